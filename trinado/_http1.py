@@ -1,0 +1,877 @@
+"""One HTTP/1.1 connection: h11 keeps the protocol state, this module does the I/O.
+
+A connection is one Trio task (``HTTP1Connection.serve``) that loops over request cycles:
+read a request head under a deadline, hand an :class:`~trinado.httputil.HTTPServerRequest`
+to the application, write what the application answers, then either start the next cycle
+(keep-alive, pipelining) or close cleanly.
+
+Invariants:
+
+* Only the connection task reads the socket, except while the disconnect watcher runs; the
+  watcher runs only when the request body has been read completely, and the connection task
+  waits for it to stop before it reads again.
+* Every read and write has a deadline (``header_timeout``, ``idle_connection_timeout``,
+  ``body_timeout``, ``write_timeout``).
+* Every buffer is bounded: the request head by ``max_header_size`` (h11's
+  ``max_incomplete_event_size``), the body by ``max_body_size``, bytes read ahead while a
+  handler runs by ``max_header_size``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import ipaddress
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+import h11
+import trio
+
+from .httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, RequestStartLine, responses
+from .iostream import StreamClosedError
+from .log import app_log, gen_log
+
+if TYPE_CHECKING:
+    from .httputil import ResponseStartLine
+
+__all__ = ["ConnectionContext", "HTTP1Connection", "HTTP1ConnectionParameters", "RequestBodyError"]
+
+# How much to ask the socket for at a time.
+_READ_SIZE = 65536
+
+RequestHandlerFn = Callable[[HTTPServerRequest], Awaitable[None]]
+
+
+class RequestBodyError(HTTPInputError):
+    """Reading the request body failed.
+
+    Attributes:
+        status_code: the status to answer with (413 for a body known to be too large up
+            front, 400 for a malformed or undecodable body), or None when no answer is
+            possible and the connection is closed (timeout, peer gone, limit passed while
+            the body was streaming in).
+    """
+
+    def __init__(self, message: str, status_code: int | None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class HTTP1ConnectionParameters:
+    """Per-connection limits and timeouts; the defaults follow Tornado where it has one.
+
+    Timeouts are in seconds; None turns that deadline off (not recommended for servers facing
+    the Internet).
+    """
+
+    max_header_size: int = 65536
+    max_body_size: int = 100 * 1024 * 1024
+    header_timeout: float | None = 30.0
+    body_timeout: float | None = 300.0
+    idle_connection_timeout: float | None = 3600.0
+    write_timeout: float | None = 60.0
+    decompress: bool = False
+    no_keep_alive: bool = False
+    xheaders: bool = False
+    trusted_downstream: frozenset[str] = field(default_factory=frozenset)
+    #: A request still running this long gets a watcher that notices the client leaving.
+    watch_after: float = 0.1
+
+
+class ConnectionContext:
+    """What the server knows about the peer, as seen by the current request.
+
+    Attributes:
+        address: the peer address as the socket reports it (None for non-socket streams).
+        remote_ip: the client's IP; with ``xheaders`` it comes from X-Real-Ip /
+            X-Forwarded-For when they name a valid address.
+        protocol: ``"http"`` or ``"https"``; with ``xheaders`` X-Scheme / X-Forwarded-Proto
+            may change it.
+    """
+
+    __slots__ = ("_orig_protocol", "_orig_remote_ip", "address", "protocol", "remote_ip")
+
+    def __init__(self, address: Any, protocol: str) -> None:
+        self.address = address
+        if isinstance(address, tuple) and address:
+            self.remote_ip = str(address[0])
+        else:
+            # Unix sockets and in-memory streams have no IP, as in Tornado.
+            self.remote_ip = "0.0.0.0"
+        self.protocol = protocol
+        self._orig_remote_ip = self.remote_ip
+        self._orig_protocol = protocol
+
+    def _apply_xheaders(self, headers: HTTPHeaders, trusted: frozenset[str]) -> None:
+        ip = headers.get("X-Forwarded-For", self._orig_remote_ip)
+        # The right-most address not belonging to a trusted proxy is the client.
+        for candidate in reversed(ip.split(",")):
+            ip = candidate.strip()
+            if ip not in trusted:
+                break
+        ip = headers.get("X-Real-Ip", ip)
+        if _is_valid_ip(ip):
+            self.remote_ip = ip
+        proto = headers.get("X-Scheme", headers.get("X-Forwarded-Proto", self._orig_protocol))
+        proto = proto.split(",")[-1].strip()
+        if proto in ("http", "https"):
+            self.protocol = proto
+
+    def _reset(self) -> None:
+        self.remote_ip = self._orig_remote_ip
+        self.protocol = self._orig_protocol
+
+    def __repr__(self) -> str:
+        return f"ConnectionContext(remote_ip={self.remote_ip!r}, protocol={self.protocol!r})"
+
+
+def _is_valid_ip(ip: str) -> bool:
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return True
+
+
+class _DateCache:
+    """The Date header value, formatted at most once a second."""
+
+    __slots__ = ("_second", "_value")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = b""
+
+    def get(self) -> bytes:
+        now = int(time.time())
+        if now != self._second:
+            self._second = now
+            self._value = formatdate(now, usegmt=True).encode("ascii")
+        return self._value
+
+
+_date_cache = _DateCache()
+_NO_BODY_STATUS = frozenset({204, 304})
+
+
+class _Tracker:
+    """The connection's link to its server; :class:`~trinado.httpserver.HTTPServer` subclasses it.
+
+    It counts connections, notices requests that run long (so that a disconnect watcher can
+    be started for them) and knows whether the server is draining.
+    """
+
+    def __init__(self) -> None:
+        self.connections: set[HTTP1Connection] = set()
+        self.draining = False
+        # Requests in flight, oldest first, with their start times (trio clock).
+        self._in_flight: dict[HTTP1Connection, float] = {}
+        self._wake: trio.Event | None = None
+
+    def request_started(self, conn: HTTP1Connection, now: float) -> None:
+        self._in_flight[conn] = now
+        if self._wake is not None:
+            self._wake.set()
+            self._wake = None
+
+    def request_done(self, conn: HTTP1Connection) -> None:
+        self._in_flight.pop(conn, None)
+
+    async def watch_long_requests(self, watch_after: float) -> None:
+        """Start a disconnect watcher for every request running longer than ``watch_after``.
+
+        Runs until cancelled. This is what keeps the watcher off the hot path: a request
+        that is answered within ``watch_after`` never costs a second task.
+        """
+        while True:
+            if not self._in_flight:
+                self._wake = trio.Event()
+                await self._wake.wait()
+            await trio.sleep(watch_after)
+            cutoff = trio.current_time() - watch_after
+            due = []
+            for conn, started in self._in_flight.items():
+                if started > cutoff:
+                    break
+                due.append(conn)
+            for conn in due:
+                del self._in_flight[conn]
+                if not conn._start_watcher():
+                    # Still reading its body: look again later.
+                    self._in_flight[conn] = trio.current_time()
+
+
+class HTTP1Connection:
+    """Serves the requests of one client connection over h11.
+
+    Handlers reach it as ``request.connection``. Its public methods are the low-level
+    response API (``write_headers``/``write``/``finish``, ``send_response``) and the body
+    API (``read_body``, ``receive_body_chunk``), as in Tornado's ``HTTP1Connection``.
+
+    Args:
+        stream: the byte stream to the client (a socket, TLS or in-memory stream).
+        handle_request: called once per request with its head parsed; the body is read by
+            the callee through this connection.
+        params: limits and timeouts.
+        tracker: the server-side bookkeeping shared by all connections.
+        protocol: ``"http"`` or ``"https"``.
+    """
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        handle_request: RequestHandlerFn,
+        params: HTTP1ConnectionParameters,
+        tracker: _Tracker,
+        protocol: str = "http",
+    ) -> None:
+        self.stream = stream
+        self.params = params
+        self.context = ConnectionContext(_peer_address(stream), protocol)
+        self._handle_request = handle_request
+        self._tracker = tracker
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=params.max_header_size)
+        self._nursery: trio.Nursery | None = None
+        # Per request state.
+        self._request: HTTPServerRequest | None = None
+        self._request_scope: trio.CancelScope | None = None
+        self._is_head = False
+        self._response_started = False
+        self._response_finished = False
+        self._keep_alive_http10 = False
+        self._close_callback: Callable[[], object] | None = None
+        self._max_body_size = params.max_body_size
+        self._body_timeout = params.body_timeout
+        self._body_deadline = float("inf")
+        self._body_received = 0
+        self._body_done = False
+        self._body_started = False
+        self._body_failed = False
+        self._decompressor: zlib._Decompress | None = None
+        self._peer_gone = False
+        self._closed = False
+        # Disconnect watcher (slow path only).
+        self._watcher_scope: trio.CancelScope | None = None
+        self._watcher_done: trio.Event | None = None
+        # While waiting for the next request with nothing read: shutdown may cancel this.
+        self._idle_scope: trio.CancelScope | None = None
+
+    # ----------------------------------------------------------------- the loop
+
+    async def serve(self) -> None:
+        """Serve requests until the client or the server ends the connection."""
+        tracker = self._tracker
+        tracker.connections.add(self)
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                first = True
+                while True:
+                    request = await self._read_request(first)
+                    first = False
+                    if request is None:
+                        break
+                    await self._run_request(request)
+                    if not self._next_cycle():
+                        break
+                self._nursery = None
+        except Exception as exc:  # one broken connection must never take the server down
+            gen_log.error(
+                "Uncaught error on connection from %s", self.context.remote_ip, exc_info=exc
+            )
+        finally:
+            tracker.connections.discard(self)
+            tracker.request_done(self)
+            await self._close()
+
+    async def _read_request(self, first: bool) -> HTTPServerRequest | None:
+        """Read the next request head; None when the connection should close."""
+        h11conn = self._h11
+        params = self.params
+        try:
+            event = h11conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            await self._send_protocol_error(exc)
+            return None
+        if event is h11.NEED_DATA:
+            # Nothing of the next request buffered yet: wait for its first byte under the
+            # idle timeout (header timeout for a fresh connection), then give the rest of the
+            # head header_timeout from that first byte.
+            timeout = params.header_timeout if first else params.idle_connection_timeout
+            scope = trio.CancelScope(deadline=_deadline(timeout))
+            self._idle_scope = scope
+            with scope:
+                if self._tracker.draining:
+                    scope.cancel()
+                data = await self._receive()
+            self._idle_scope = None
+            if scope.cancelled_caught or not data:
+                return None
+            h11conn.receive_data(data)
+            head_bytes = len(data)
+            with trio.move_on_after(_timeout(params.header_timeout)) as scope:
+                while True:
+                    try:
+                        event = h11conn.next_event()
+                    except h11.RemoteProtocolError as exc:
+                        await self._send_protocol_error(exc)
+                        return None
+                    if event is not h11.NEED_DATA:
+                        break
+                    data = await self._receive()
+                    head_bytes += len(data)
+                    h11conn.receive_data(data)
+            if scope.cancelled_caught:
+                gen_log.info("Timed out reading the request head from %s", self.context.remote_ip)
+                await self._send_simple_response(408, close=True)
+                return None
+        else:
+            head_bytes = 0
+        if type(event) is not h11.Request:
+            # ConnectionClosed (a clean close between requests) or PAUSED after an upgrade.
+            return None
+        # h11 bounds only a head that is still incomplete; one that arrived whole in a single
+        # read is measured here (only when the read was large enough to matter).
+        if head_bytes > params.max_header_size and _head_size(event) > params.max_header_size:
+            await self._send_simple_response(431, b"Request header fields too large", close=True)
+            return None
+        if event.http_version not in (b"1.1", b"1.0"):
+            await self._send_simple_response(505, close=True)
+            return None
+        try:
+            return self._build_request(event)
+        except HTTPInputError as exc:
+            gen_log.info("Bad request from %s: %s", self.context.remote_ip, exc)
+            await self._send_simple_response(400, str(exc).encode("utf-8", "replace"), close=True)
+            return None
+
+    def _build_request(self, event: h11.Request) -> HTTPServerRequest:
+        method = event.method.decode("ascii")
+        target = event.target.decode("latin-1")
+        version = "HTTP/" + event.http_version.decode("ascii")
+        headers = HTTPHeaders._from_h11(event.headers)
+        self._is_head = method == "HEAD"
+        self._response_started = self._response_finished = False
+        self._close_callback = None
+        self._max_body_size = self.params.max_body_size
+        self._body_timeout = self.params.body_timeout
+        self._body_deadline = float("inf")
+        self._body_received = 0
+        self._body_done = False
+        self._body_started = False
+        self._body_failed = False
+        self._decompressor = None
+        # h11 serves HTTP/1.0 clients one request a connection; Tornado keeps an HTTP/1.0
+        # connection open when the client asks for it, so that is done here (see send).
+        self._keep_alive_http10 = (
+            version == "HTTP/1.0"
+            and not self.params.no_keep_alive
+            and headers.get("Connection", "").lower() == "keep-alive"
+        )
+        if self.params.xheaders:
+            self.context._reset()
+            self.context._apply_xheaders(headers, self.params.trusted_downstream)
+        request = HTTPServerRequest(
+            method=method,
+            uri=target,
+            version=version,
+            headers=headers,
+            connection=self,
+            start_line=RequestStartLine(method, target, version),
+        )
+        self._request = request
+        return request
+
+    async def _run_request(self, request: HTTPServerRequest) -> None:
+        headers = request.headers
+        chunked = "Transfer-Encoding" in headers
+        length = headers.get("Content-Length")
+        if chunked and length is not None:
+            # h11 lets Transfer-Encoding win; a server must not guess (request smuggling).
+            await self._send_simple_response(
+                400, b"Both Transfer-Encoding and Content-Length", close=True
+            )
+            return
+        if not chunked and (length is None or length == "0"):
+            # No body: take h11's EndOfMessage now, so the request counts as fully read
+            # (the disconnect watcher may then read the socket).
+            self._h11.next_event()
+            self._body_done = True
+        if self.params.decompress and headers.get("Content-Encoding") == "gzip":
+            self._decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            headers.add("X-Consumed-Content-Encoding", headers["Content-Encoding"])
+            del headers["Content-Encoding"]
+        tracker = self._tracker
+        tracker.request_started(self, trio.current_time())
+        scope = self._request_scope = trio.CancelScope()
+        try:
+            with scope:
+                await self._handle_request(request)
+        except StreamClosedError:
+            self._peer_gone = True
+        except RequestBodyError as exc:
+            # Only a callee that does not handle body errors itself gets here.
+            gen_log.info("Bad request body from %s: %s", self.context.remote_ip, exc)
+            if exc.status_code is not None and not self._response_started:
+                await self._send_simple_response(exc.status_code, str(exc).encode(), close=True)
+            self._body_failed = True
+        except Exception as exc:
+            app_log.error("Uncaught exception %s", request, exc_info=exc)
+            if not self._response_started and not self._peer_gone:
+                with contextlib.suppress(StreamClosedError):
+                    await self._send_simple_response(500, close=True)
+        finally:
+            tracker.request_done(self)
+            self._request_scope = None
+            await self._stop_watcher()
+        if self._peer_gone:
+            await self._connection_lost()
+            return
+        if not self._response_finished and not (self._body_failed and not self._response_started):
+            # (A request whose body could not be read has nothing to answer: just close.)
+            await self._finish_unfinished_response()
+
+    async def _finish_unfinished_response(self) -> None:
+        """The callee returned without finishing its response: end it as well as we can."""
+        try:
+            if not self._response_started:
+                gen_log.error("No response was written for %s", self._request)
+                await self._send_simple_response(500, close=True)
+            else:
+                await self.finish()
+        except StreamClosedError:
+            self._peer_gone = True
+
+    async def _connection_lost(self) -> None:
+        callback, self._close_callback = self._close_callback, None
+        if callback is None:
+            return
+        # The callback gets a bounded moment to tidy up; the client is gone already.
+        with trio.move_on_after(_timeout(self.params.write_timeout)):
+            try:
+                result = callback()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                app_log.error("Exception in connection close callback", exc_info=exc)
+
+    def _next_cycle(self) -> bool:
+        """Prepare for the next request; False when the connection must close."""
+        h11conn = self._h11
+        if self._peer_gone or self._closed or self._body_failed:
+            return False
+        if h11conn.their_state is h11.SEND_BODY:
+            # The handler did not read the body. A bodiless request has its EndOfMessage
+            # buffered already; anything else is not worth reading just to throw away.
+            try:
+                event = h11conn.next_event()
+            except h11.RemoteProtocolError:
+                return False
+            if type(event) is not h11.EndOfMessage:
+                return False
+        if self._keep_alive_http10 and h11conn.our_state is h11.MUST_CLOSE:
+            return self._restart_http10()
+        if h11conn.our_state is not h11.DONE or h11conn.their_state is not h11.DONE:
+            return False
+        h11conn.start_next_cycle()
+        return True
+
+    def _restart_http10(self) -> bool:
+        """Keep an HTTP/1.0 keep-alive connection open by giving it a fresh h11 state."""
+        if self._h11.their_state not in (h11.DONE, h11.MUST_CLOSE):
+            return False
+        data, closed = self._h11.trailing_data
+        if closed:
+            return False
+        self._h11 = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self.params.max_header_size
+        )
+        if data:  # (receive_data(b"") would mean end of file)
+            self._h11.receive_data(data)
+        return True
+
+    async def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        stream = self.stream
+        with trio.move_on_after(1.0) as scope:
+            scope.shield = True
+            if not self._peer_gone and isinstance(stream, trio.SocketStream):
+                # Half-close and read briefly so that the client sees our last response
+                # instead of a reset.
+                with contextlib.suppress(
+                    trio.BrokenResourceError, trio.ClosedResourceError, OSError
+                ):
+                    await stream.send_eof()
+                    with trio.move_on_after(0.1):
+                        while await stream.receive_some(_READ_SIZE):
+                            pass
+        await trio.aclose_forcefully(stream)
+
+    # ---------------------------------------------------------------- shutdown
+
+    def _start_draining(self) -> None:
+        """The server is stopping: close now if idle, else after the current response."""
+        if self._idle_scope is not None:
+            self._idle_scope.cancel()
+
+    # ------------------------------------------------------ disconnect watcher
+
+    def _start_watcher(self) -> bool:
+        """Start watching for the client leaving; False if the body is still being read."""
+        if self._request_scope is None or self._nursery is None:
+            return True
+        if not self._body_done and self._h11.their_state is not h11.DONE:
+            return False
+        if self._watcher_done is None:
+            self._watcher_done = trio.Event()
+            self._nursery.start_soon(self._watch_disconnect)
+        return True
+
+    async def _watch_disconnect(self) -> None:
+        done = self._watcher_done
+        assert done is not None
+        try:
+            with trio.CancelScope() as scope:
+                self._watcher_scope = scope
+                if self._request_scope is None:
+                    return
+                read_ahead = 0
+                while read_ahead <= self.params.max_header_size:
+                    try:
+                        data = await self.stream.receive_some(_READ_SIZE)
+                    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                        data = b""
+                    if not data:
+                        self._peer_gone = True
+                        if self._request_scope is not None:
+                            self._request_scope.cancel()
+                        return
+                    # A pipelined request: keep it for the next cycle.
+                    read_ahead += len(data)
+                    self._h11.receive_data(bytes(data))
+        finally:
+            self._watcher_scope = None
+            done.set()
+
+    async def _stop_watcher(self) -> None:
+        done = self._watcher_done
+        if done is None:
+            return
+        if self._watcher_scope is not None:
+            self._watcher_scope.cancel()
+        await done.wait()
+        self._watcher_done = None
+
+    # -------------------------------------------------------------- body input
+
+    def set_max_body_size(self, max_body_size: int) -> None:
+        """Change the body size limit for the current request (before reading the body)."""
+        self._max_body_size = max_body_size
+
+    def set_body_timeout(self, timeout: float | None) -> None:
+        """Change the body timeout for the current request (before reading the body)."""
+        self._body_timeout = timeout
+
+    def set_close_callback(self, callback: Callable[[], object] | None) -> None:
+        """Call ``callback`` if the client goes away before the response is finished.
+
+        The request's handler is cancelled first; the callback may return an awaitable,
+        which is awaited under a short deadline.
+        """
+        self._close_callback = callback
+
+    async def read_body(self) -> bytes:
+        """Read the rest of the request body and return it.
+
+        Raises:
+            RequestBodyError: the body is too large, malformed, too slow or the client left.
+        """
+        chunks = []
+        while True:
+            chunk = await self.receive_body_chunk()
+            if not chunk:
+                break
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if self._decompressor is not None and self._request is not None:
+            self._request.headers["Content-Length"] = str(len(body))
+        return body
+
+    async def receive_body_chunk(self) -> bytes:
+        """Return the next piece of the request body, or ``b""`` once it is complete.
+
+        The socket is read only when this is called, so a caller that processes each piece
+        before asking for the next one gets back-pressure for free.
+
+        Raises:
+            RequestBodyError: as for :meth:`read_body`.
+        """
+        if self._body_done:
+            return b""
+        h11conn = self._h11
+        if not self._body_started:
+            self._body_started = True
+            self._start_body()
+        while True:
+            try:
+                event = h11conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise RequestBodyError(f"Malformed request body: {exc}", 400) from exc
+            if type(event) is h11.Data:
+                chunk = self._accept_body_data(bytes(event.data))
+                if chunk:
+                    return chunk
+                continue
+            if type(event) is h11.EndOfMessage:
+                self._body_done = True
+                if self._decompressor is not None:
+                    return self._decompress(b"", final=True)
+                return b""
+            if event is not h11.NEED_DATA:
+                raise RequestBodyError("Connection closed while reading the body", None)
+            if h11conn.they_are_waiting_for_100_continue:
+                await self._send_bytes(
+                    h11conn.send(h11.InformationalResponse(status_code=100, headers=[]))
+                )
+            with trio.move_on_at(self._body_deadline) as scope:
+                data = await self._receive()
+            if scope.cancelled_caught:
+                self._fail_body()
+                raise RequestBodyError("Timed out reading the request body", None)
+            if not data:
+                self._peer_gone = True
+            h11conn.receive_data(data)
+
+    def _start_body(self) -> None:
+        if self._body_timeout is not None:
+            self._body_deadline = trio.current_time() + self._body_timeout
+        request = self._request
+        length = request.headers.get("Content-Length") if request is not None else None
+        if length is not None and length.isdigit() and int(length) > self._max_body_size:
+            self._fail_body()
+            raise RequestBodyError(
+                f"Content-Length {length} is over the limit of {self._max_body_size}", 413
+            )
+
+    def _accept_body_data(self, data: bytes) -> bytes:
+        if self._decompressor is not None:
+            return self._decompress(data, final=False)
+        self._body_received += len(data)
+        if self._body_received > self._max_body_size:
+            self._fail_body()
+            raise RequestBodyError("Request body is over the size limit", None)
+        return data
+
+    def _decompress(self, data: bytes, *, final: bool) -> bytes:
+        decompressor = self._decompressor
+        assert decompressor is not None
+        room = self._max_body_size - self._body_received
+        try:
+            out = decompressor.decompress(data, room + 1)
+            if final:
+                out += decompressor.flush()
+        except zlib.error as exc:
+            self._fail_body()
+            raise RequestBodyError(f"Could not decompress the request body: {exc}", 400) from exc
+        self._body_received += len(out)
+        if self._body_received > self._max_body_size or decompressor.unconsumed_tail:
+            self._fail_body()
+            raise RequestBodyError("Decompressed request body is over the size limit", None)
+        return out
+
+    def _fail_body(self) -> None:
+        """The body will not be read to its end: this connection cannot be reused."""
+        self._body_done = True
+        self._body_failed = True
+
+    # ------------------------------------------------------------------ output
+
+    async def write_headers(
+        self,
+        start_line: ResponseStartLine,
+        headers: HTTPHeaders,
+        chunk: bytes | None = None,
+    ) -> None:
+        """Send the response head (and optionally the first piece of the body).
+
+        Without a Content-Length header the body is sent chunked (HTTP/1.1 clients) or
+        delimited by closing the connection (HTTP/1.0 clients).
+
+        Raises:
+            StreamClosedError: the client is gone or the write timed out.
+        """
+        data = self._head_bytes(start_line.code, start_line.reason, headers, None)
+        if chunk:
+            data += self._body_bytes(chunk)
+        await self._send_bytes(data)
+
+    async def write(self, chunk: bytes) -> None:
+        """Send more of a response body started with :meth:`write_headers`.
+
+        Raises:
+            StreamClosedError: the client is gone or the write timed out.
+        """
+        if chunk:
+            await self._send_bytes(self._body_bytes(chunk))
+
+    async def finish(self) -> None:
+        """End a response started with :meth:`write_headers`.
+
+        Raises:
+            StreamClosedError: the client is gone or the write timed out.
+        """
+        if self._response_finished:
+            return
+        self._response_finished = True
+        await self._send_bytes(self._end_bytes())
+
+    async def send_response(
+        self, start_line: ResponseStartLine, headers: HTTPHeaders, body: bytes
+    ) -> None:
+        """Send a whole response (head, body and end) in one write.
+
+        Content-Length is added from ``len(body)`` when the headers have none.
+
+        Raises:
+            StreamClosedError: the client is gone or the write timed out.
+        """
+        data = self._head_bytes(start_line.code, start_line.reason, headers, len(body))
+        if body:
+            data += self._body_bytes(body)
+        self._response_finished = True
+        await self._send_bytes(data + self._end_bytes())
+
+    def _head_bytes(
+        self, status: int, reason: str | None, headers: HTTPHeaders, length: int | None
+    ) -> bytes:
+        if self._response_started:
+            raise RuntimeError("The response head was sent already")
+        self._response_started = True
+        raw = [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.get_all()
+        ]
+        if "Date" not in headers:
+            raw.append((b"Date", _date_cache.get()))
+        if (
+            length is not None
+            and status not in _NO_BODY_STATUS
+            and status >= 200
+            and "Content-Length" not in headers
+        ):
+            raw.append((b"Content-Length", str(length).encode("ascii")))
+        closing = self._tracker.draining or self.params.no_keep_alive or self._body_failed
+        if closing:
+            raw.append((b"Connection", b"close"))
+            self._keep_alive_http10 = False
+        elif self._keep_alive_http10 and "Content-Length" not in headers and length is None:
+            self._keep_alive_http10 = False  # a body of unknown length ends with the connection
+        if not reason:
+            reason = responses.get(status, "Unknown")
+        try:
+            data = self._h11.send(
+                h11.Response(status_code=status, headers=raw, reason=reason.encode("latin-1"))
+            )
+        except h11.LocalProtocolError as exc:
+            raise ValueError(f"Invalid response head: {exc}") from exc
+        if self._keep_alive_http10:
+            # h11 adds "Connection: close" for every HTTP/1.0 peer; this client asked to
+            # stay, and the response has a length, so keep-alive it is (as Tornado does).
+            data = data.replace(b"\r\nConnection: close\r\n", b"\r\nConnection: keep-alive\r\n", 1)
+        return data
+
+    def _body_bytes(self, chunk: bytes) -> bytes:
+        if self._is_head:
+            return b""
+        return self._h11.send(h11.Data(data=chunk))
+
+    def _end_bytes(self) -> bytes:
+        return self._h11.send(h11.EndOfMessage())
+
+    async def _send_bytes(self, data: bytes) -> None:
+        if self._peer_gone:
+            raise StreamClosedError()
+        with trio.move_on_after(_timeout(self.params.write_timeout)) as scope:
+            try:
+                await self.stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                self._peer_gone = True
+                self._h11.send_failed()
+                raise StreamClosedError(exc) from exc
+        if scope.cancelled_caught:
+            gen_log.info("Timed out writing to %s", self.context.remote_ip)
+            self._peer_gone = True
+            self._h11.send_failed()
+            raise StreamClosedError()
+
+    async def _receive(self) -> bytes:
+        try:
+            return bytes(await self.stream.receive_some(_READ_SIZE))
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            self._peer_gone = True
+            return b""
+
+    async def _send_protocol_error(self, exc: h11.RemoteProtocolError) -> None:
+        status = exc.error_status_hint
+        gen_log.info("Bad request from %s: %s", self.context.remote_ip, exc)
+        message = "Request header fields too large" if status == 431 else str(exc)
+        await self._send_simple_response(status, message.encode("utf-8", "replace"), close=True)
+
+    async def _send_simple_response(self, status: int, body: bytes = b"", *, close: bool) -> None:
+        """Answer without a handler (protocol errors, timeouts); ends the connection."""
+        if self._h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE) or self._peer_gone:
+            return
+        reason = responses.get(status, "Unknown")
+        body = body or f"{status}: {reason}".encode()
+        headers = [
+            (b"Content-Type", b"text/plain; charset=UTF-8"),
+            (b"Content-Length", str(len(body)).encode("ascii")),
+            (b"Date", _date_cache.get()),
+        ]
+        if close:
+            headers.append((b"Connection", b"close"))
+        self._keep_alive_http10 = False
+        try:
+            data = self._h11.send(
+                h11.Response(status_code=status, headers=headers, reason=reason.encode("ascii"))
+            )
+            data += self._body_bytes(body) + self._h11.send(h11.EndOfMessage())
+        except h11.LocalProtocolError:
+            return
+        self._response_started = self._response_finished = True
+        with contextlib.suppress(StreamClosedError):
+            await self._send_bytes(data)
+
+
+def _head_size(event: h11.Request) -> int:
+    size = len(event.method) + len(event.target) + 12
+    for name, value in event.headers:
+        size += len(name) + len(value) + 4
+    return size
+
+
+def _timeout(value: float | None) -> float:
+    return float("inf") if value is None else value
+
+
+def _deadline(timeout: float | None) -> float:
+    return float("inf") if timeout is None else trio.current_time() + timeout
+
+
+def _peer_address(stream: trio.abc.Stream) -> Any:
+    inner: Any = stream
+    while isinstance(inner, trio.SSLStream):
+        inner = inner.transport_stream
+    if isinstance(inner, trio.SocketStream):
+        try:
+            return inner.socket.getpeername()
+        except OSError:
+            return None
+    return None

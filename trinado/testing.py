@@ -1,0 +1,98 @@
+"""Testing trinado applications with pytest: fixtures that serve your app for real.
+
+Installing trinado registers this module as a pytest plugin. Define an ``app`` fixture
+and use ``http_client``; the server runs on 127.0.0.1, port 0, inside the test's own
+nursery, and stops when the test ends::
+
+    @pytest.fixture
+    def app():
+        return make_app()
+
+    async def test_home(http_client):
+        response = await http_client.get("/")
+        assert response.text == "Hello, world"
+
+Tests need pytest-trio (``trio_mode = true``) and, for ``http_client``, httpx.
+
+Fixtures:
+    http_server: the running :class:`~trinado.httpserver.HTTPServer` serving ``app``.
+    http_server_options: override to pass options (timeouts, limits, ...) to the server.
+    base_url: ``"http://127.0.0.1:<port>"`` of that server.
+    http_client: an ``httpx.AsyncClient`` whose ``base_url`` is the server.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import trio
+
+from .httpserver import HTTPServer, serve
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "base_url",
+    "http_client",
+    "http_server",
+    "http_server_options",
+    "open_test_server",
+]
+
+
+@asynccontextmanager
+async def open_test_server(app: Any, **server_options: Any) -> AsyncIterator[HTTPServer]:
+    """Serve ``app`` on 127.0.0.1 on a free port for the duration of the block.
+
+    Args:
+        app: an Application or an async request callable.
+        **server_options: passed to :func:`trinado.httpserver.serve`.
+
+    Yields:
+        The running server; ``server.port`` is the port it listens on.
+    """
+    async with trio.open_nursery() as nursery:
+        server: HTTPServer = await nursery.start(
+            functools.partial(serve, app, 0, "127.0.0.1", handle_signals=False, **server_options)
+        )
+        try:
+            yield server
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+@pytest.fixture
+def http_server_options() -> dict[str, Any]:
+    """Options for the test server; override this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+async def http_server(
+    app: Any, nursery: trio.Nursery, http_server_options: dict[str, Any]
+) -> HTTPServer:
+    """Serve the ``app`` fixture on 127.0.0.1 in the test's nursery."""
+    server: HTTPServer = await nursery.start(
+        functools.partial(serve, app, 0, "127.0.0.1", handle_signals=False, **http_server_options)
+    )
+    return server
+
+
+@pytest.fixture
+def base_url(http_server: HTTPServer) -> str:
+    """The URL of the test server, without a trailing slash."""
+    return f"http://127.0.0.1:{http_server.port}"
+
+
+@pytest.fixture
+async def http_client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client whose relative URLs go to the test server."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        yield client
