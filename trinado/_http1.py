@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import ipaddress
+import re
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -157,7 +158,35 @@ class _DateCache:
 
 
 _date_cache = _DateCache()
-_NO_BODY_STATUS = frozenset({204, 304})
+
+# Header names seen before, already checked against RFC 9110's token grammar.
+_checked_names: dict[str, bytes] = {}
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_reasons: dict[int, bytes] = {}
+
+
+def _check_header_name(name: str) -> bytes:
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"Invalid header name {name!r}")
+    raw = name.encode("ascii")
+    if len(_checked_names) < 1000:  # a bound, should names be generated per request
+        _checked_names[name] = raw
+    return raw
+
+
+def _reason_bytes(status: int, reason: str | None) -> bytes:
+    if reason:
+        if "\n" in reason or "\r" in reason:
+            raise ValueError(f"Unsafe reason phrase {reason!r}")
+        return reason.encode("latin-1")
+    cached = _reasons.get(status)
+    if cached is None:
+        cached = _reasons[status] = responses.get(status, "Unknown").encode("ascii")
+    return cached
+
+
+_INF = float("inf")
+_NO_BODY = frozenset({204, 304})
 
 
 class _Tracker:
@@ -240,7 +269,11 @@ class HTTP1Connection:
         self._nursery: trio.Nursery | None = None
         # Per request state.
         self._request: HTTPServerRequest | None = None
-        self._request_scope: trio.CancelScope | None = None
+        # The connection's deadline: every network wait sets it (see _set_deadline), and
+        # cancelling it ends the connection (peer gone, shutdown of an idle connection).
+        self._scope = trio.CancelScope()
+        self._phase = "head"
+        self._request_active = False
         self._is_head = False
         self._response_started = False
         self._response_finished = False
@@ -259,8 +292,6 @@ class HTTP1Connection:
         # Disconnect watcher (slow path only).
         self._watcher_scope: trio.CancelScope | None = None
         self._watcher_done: trio.Event | None = None
-        # While waiting for the next request with nothing read: shutdown may cancel this.
-        self._idle_scope: trio.CancelScope | None = None
 
     # ----------------------------------------------------------------- the loop
 
@@ -271,6 +302,7 @@ class HTTP1Connection:
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self._scope = nursery.cancel_scope
                 first = True
                 while True:
                     request = await self._read_request(first)
@@ -281,14 +313,40 @@ class HTTP1Connection:
                     if not self._next_cycle():
                         break
                 self._nursery = None
+            if self._scope.cancelled_caught:
+                await self._after_cancel()
         except Exception as exc:  # one broken connection must never take the server down
             gen_log.error(
                 "Uncaught error on connection from %s", self.context.remote_ip, exc_info=exc
             )
         finally:
+            self._nursery = None
             tracker.connections.discard(self)
             tracker.request_done(self)
             await self._close()
+
+    async def _after_cancel(self) -> None:
+        """The connection scope was cancelled: a deadline passed, the peer left or shutdown."""
+        phase = self._phase
+        if phase == "head":
+            gen_log.info("Timed out reading the request head from %s", self.context.remote_ip)
+            with trio.move_on_after(_timeout(self.params.write_timeout)):
+                await self._send_simple_response(408, close=True)
+        elif phase == "body":
+            gen_log.info("Timed out reading the request body from %s", self.context.remote_ip)
+        elif phase == "write":
+            gen_log.info("Timed out writing to %s", self.context.remote_ip)
+            self._peer_gone = True
+        if self._request_active:
+            self._request_active = False
+            self._tracker.request_done(self)
+            if not self._response_finished:
+                await self._connection_lost()
+
+    def _set_deadline(self, phase: str, timeout: float | None) -> None:
+        """Enter a phase; the connection is cancelled if it lasts longer than ``timeout``."""
+        self._phase = phase
+        self._scope.deadline = _INF if timeout is None else trio.current_time() + timeout
 
     async def _read_request(self, first: bool) -> HTTPServerRequest | None:
         """Read the next request head; None when the connection should close."""
@@ -303,34 +361,32 @@ class HTTP1Connection:
             # Nothing of the next request buffered yet: wait for its first byte under the
             # idle timeout (header timeout for a fresh connection), then give the rest of the
             # head header_timeout from that first byte.
-            timeout = params.header_timeout if first else params.idle_connection_timeout
-            scope = trio.CancelScope(deadline=_deadline(timeout))
-            self._idle_scope = scope
-            with scope:
+            # A connection that has sent nothing is closed quietly when its time is up: a
+            # fresh one gets header_timeout, a kept-alive one idle_connection_timeout.
+            if first:
+                self._set_deadline("idle", params.header_timeout)
+            else:
                 if self._tracker.draining:
-                    scope.cancel()
-                data = await self._receive()
-            self._idle_scope = None
-            if scope.cancelled_caught or not data:
+                    return None
+                self._set_deadline("idle", params.idle_connection_timeout)
+            data = await self._receive()
+            if not data:
                 return None
             h11conn.receive_data(data)
             head_bytes = len(data)
-            with trio.move_on_after(_timeout(params.header_timeout)) as scope:
-                while True:
-                    try:
-                        event = h11conn.next_event()
-                    except h11.RemoteProtocolError as exc:
-                        await self._send_protocol_error(exc)
-                        return None
-                    if event is not h11.NEED_DATA:
-                        break
-                    data = await self._receive()
-                    head_bytes += len(data)
-                    h11conn.receive_data(data)
-            if scope.cancelled_caught:
-                gen_log.info("Timed out reading the request head from %s", self.context.remote_ip)
-                await self._send_simple_response(408, close=True)
-                return None
+            while True:
+                try:
+                    event = h11conn.next_event()
+                except h11.RemoteProtocolError as exc:
+                    await self._send_protocol_error(exc)
+                    return None
+                if event is not h11.NEED_DATA:
+                    break
+                if self._phase == "idle":
+                    self._set_deadline("head", params.header_timeout)
+                data = await self._receive()
+                head_bytes += len(data)
+                h11conn.receive_data(data)
         else:
             head_bytes = 0
         if type(event) is not h11.Request:
@@ -408,11 +464,12 @@ class HTTP1Connection:
             headers.add("X-Consumed-Content-Encoding", headers["Content-Encoding"])
             del headers["Content-Encoding"]
         tracker = self._tracker
+        self._phase = "handler"
+        self._scope.deadline = _INF
+        self._request_active = True
         tracker.request_started(self, trio.current_time())
-        scope = self._request_scope = trio.CancelScope()
         try:
-            with scope:
-                await self._handle_request(request)
+            await self._handle_request(request)
         except StreamClosedError:
             self._peer_gone = True
         except RequestBodyError as exc:
@@ -427,9 +484,11 @@ class HTTP1Connection:
                 with contextlib.suppress(StreamClosedError):
                     await self._send_simple_response(500, close=True)
         finally:
-            tracker.request_done(self)
-            self._request_scope = None
-            await self._stop_watcher()
+            # (On cancellation this is done by _after_cancel, outside the cancelled scope.)
+            if not self._scope.cancel_called:
+                self._request_active = False
+                tracker.request_done(self)
+                await self._stop_watcher()
         if self._peer_gone:
             await self._connection_lost()
             return
@@ -519,14 +578,14 @@ class HTTP1Connection:
 
     def _start_draining(self) -> None:
         """The server is stopping: close now if idle, else after the current response."""
-        if self._idle_scope is not None:
-            self._idle_scope.cancel()
+        if self._phase == "idle":
+            self._scope.cancel()
 
     # ------------------------------------------------------ disconnect watcher
 
     def _start_watcher(self) -> bool:
         """Start watching for the client leaving; False if the body is still being read."""
-        if self._request_scope is None or self._nursery is None:
+        if not self._request_active or self._nursery is None:
             return True
         if not self._body_done and self._h11.their_state is not h11.DONE:
             return False
@@ -541,7 +600,7 @@ class HTTP1Connection:
         try:
             with trio.CancelScope() as scope:
                 self._watcher_scope = scope
-                if self._request_scope is None:
+                if not self._request_active:
                     return
                 read_ahead = 0
                 while read_ahead <= self.params.max_header_size:
@@ -551,8 +610,7 @@ class HTTP1Connection:
                         data = b""
                     if not data:
                         self._peer_gone = True
-                        if self._request_scope is not None:
-                            self._request_scope.cancel()
+                        self._scope.cancel()
                         return
                     # A pipelined request: keep it for the next cycle.
                     read_ahead += len(data)
@@ -755,30 +813,41 @@ class HTTP1Connection:
         if self._response_started:
             raise RuntimeError("The response head was sent already")
         self._response_started = True
-        raw = [
-            (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.get_all()
-        ]
-        if "Date" not in headers:
+        raw = []
+        has_date = has_length = False
+        names = _checked_names
+        for name, value in headers.get_all():
+            raw_name = names.get(name)
+            if raw_name is None:
+                raw_name = _check_header_name(name)
+            if "\n" in value or "\r" in value or "\0" in value:
+                raise ValueError(f"Unsafe value for header {name}: {value!r}")
+            raw.append((raw_name, value.encode("latin-1")))
+            if name == "Date":
+                has_date = True
+            elif name == "Content-Length":
+                has_length = True
+        if not has_date:
             raw.append((b"Date", _date_cache.get()))
-        if (
-            length is not None
-            and status not in _NO_BODY_STATUS
-            and status >= 200
-            and "Content-Length" not in headers
-        ):
-            raw.append((b"Content-Length", str(length).encode("ascii")))
+        if not has_length and length is not None and status >= 200 and status not in _NO_BODY:
+            raw.append((b"Content-Length", b"%d" % length))
+            has_length = True
         closing = self._tracker.draining or self.params.no_keep_alive or self._body_failed
         if closing:
             raw.append((b"Connection", b"close"))
             self._keep_alive_http10 = False
-        elif self._keep_alive_http10 and "Content-Length" not in headers and length is None:
+        elif self._keep_alive_http10 and not has_length:
             self._keep_alive_http10 = False  # a body of unknown length ends with the connection
-        if not reason:
-            reason = responses.get(status, "Unknown")
         try:
-            data = self._h11.send(
-                h11.Response(status_code=status, headers=raw, reason=reason.encode("latin-1"))
+            # Names and values were checked above; _parsed=True spares h11 checking them again
+            # with its regular expressions (the most expensive part of sending a response).
+            response = h11.Response(
+                status_code=status,
+                headers=raw,
+                reason=_reason_bytes(status, reason),
+                _parsed=True,
             )
+            data = self._h11.send(response)
         except h11.LocalProtocolError as exc:
             raise ValueError(f"Invalid response head: {exc}") from exc
         if self._keep_alive_http10:
@@ -798,18 +867,17 @@ class HTTP1Connection:
     async def _send_bytes(self, data: bytes) -> None:
         if self._peer_gone:
             raise StreamClosedError()
-        with trio.move_on_after(_timeout(self.params.write_timeout)) as scope:
-            try:
-                await self.stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                self._peer_gone = True
-                self._h11.send_failed()
-                raise StreamClosedError(exc) from exc
-        if scope.cancelled_caught:
-            gen_log.info("Timed out writing to %s", self.context.remote_ip)
+        scope = self._scope
+        phase, deadline = self._phase, scope.deadline
+        self._set_deadline("write", self.params.write_timeout)
+        try:
+            await self.stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._peer_gone = True
             self._h11.send_failed()
-            raise StreamClosedError()
+            raise StreamClosedError(exc) from exc
+        self._phase = phase
+        scope.deadline = deadline
 
     async def _receive(self) -> bytes:
         try:
@@ -859,10 +927,6 @@ def _head_size(event: h11.Request) -> int:
 
 def _timeout(value: float | None) -> float:
     return float("inf") if value is None else value
-
-
-def _deadline(timeout: float | None) -> float:
-    return float("inf") if timeout is None else trio.current_time() + timeout
 
 
 def _peer_address(stream: trio.abc.Stream) -> Any:
