@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import ipaddress
-import re
-import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from email.utils import formatdate
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import h11
 import trio
 
+from ._context import ConnectionContext, peer_address
+from ._tracker import ConnectionTracker
+from ._wire import check_header_name, checked_names, date_cache, head_size, reason_bytes
 from .httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, RequestStartLine, responses
 from .iostream import StreamClosedError
 from .log import app_log, gen_log
@@ -85,155 +84,8 @@ class HTTP1ConnectionParameters:
     watch_after: float = 0.1
 
 
-class ConnectionContext:
-    """What the server knows about the peer, as seen by the current request.
-
-    Attributes:
-        address: the peer address as the socket reports it (None for non-socket streams).
-        remote_ip: the client's IP; with ``xheaders`` it comes from X-Real-Ip /
-            X-Forwarded-For when they name a valid address.
-        protocol: ``"http"`` or ``"https"``; with ``xheaders`` X-Scheme / X-Forwarded-Proto
-            may change it.
-    """
-
-    __slots__ = ("_orig_protocol", "_orig_remote_ip", "address", "protocol", "remote_ip")
-
-    def __init__(self, address: Any, protocol: str) -> None:
-        self.address = address
-        if isinstance(address, tuple) and address:
-            self.remote_ip = str(address[0])
-        else:
-            # Unix sockets and in-memory streams have no IP, as in Tornado.
-            self.remote_ip = "0.0.0.0"
-        self.protocol = protocol
-        self._orig_remote_ip = self.remote_ip
-        self._orig_protocol = protocol
-
-    def _apply_xheaders(self, headers: HTTPHeaders, trusted: frozenset[str]) -> None:
-        ip = headers.get("X-Forwarded-For", self._orig_remote_ip)
-        # The right-most address not belonging to a trusted proxy is the client.
-        for candidate in reversed(ip.split(",")):
-            ip = candidate.strip()
-            if ip not in trusted:
-                break
-        ip = headers.get("X-Real-Ip", ip)
-        if _is_valid_ip(ip):
-            self.remote_ip = ip
-        proto = headers.get("X-Scheme", headers.get("X-Forwarded-Proto", self._orig_protocol))
-        proto = proto.split(",")[-1].strip()
-        if proto in ("http", "https"):
-            self.protocol = proto
-
-    def _reset(self) -> None:
-        self.remote_ip = self._orig_remote_ip
-        self.protocol = self._orig_protocol
-
-    def __repr__(self) -> str:
-        return f"ConnectionContext(remote_ip={self.remote_ip!r}, protocol={self.protocol!r})"
-
-
-def _is_valid_ip(ip: str) -> bool:
-    try:
-        ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return True
-
-
-class _DateCache:
-    """The Date header value, formatted at most once a second."""
-
-    __slots__ = ("_second", "_value")
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._value = b""
-
-    def get(self) -> bytes:
-        now = int(time.time())
-        if now != self._second:
-            self._second = now
-            self._value = formatdate(now, usegmt=True).encode("ascii")
-        return self._value
-
-
-_date_cache = _DateCache()
-
-# Header names seen before, already checked against RFC 9110's token grammar.
-_checked_names: dict[str, bytes] = {}
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_reasons: dict[int, bytes] = {}
-
-
-def _check_header_name(name: str) -> bytes:
-    if not _TOKEN.fullmatch(name):
-        raise ValueError(f"Invalid header name {name!r}")
-    raw = name.encode("ascii")
-    if len(_checked_names) < 1000:  # a bound, should names be generated per request
-        _checked_names[name] = raw
-    return raw
-
-
-def _reason_bytes(status: int, reason: str | None) -> bytes:
-    if reason:
-        if "\n" in reason or "\r" in reason:
-            raise ValueError(f"Unsafe reason phrase {reason!r}")
-        return reason.encode("latin-1")
-    cached = _reasons.get(status)
-    if cached is None:
-        cached = _reasons[status] = responses.get(status, "Unknown").encode("ascii")
-    return cached
-
-
 _INF = float("inf")
 _NO_BODY = frozenset({204, 304})
-
-
-class _Tracker:
-    """The connection's link to its server; :class:`~trinado.httpserver.HTTPServer` subclasses it.
-
-    It counts connections, notices requests that run long (so that a disconnect watcher can
-    be started for them) and knows whether the server is draining.
-    """
-
-    def __init__(self) -> None:
-        self.connections: set[HTTP1Connection] = set()
-        self.draining = False
-        # Requests in flight, oldest first, with their start times (trio clock).
-        self._in_flight: dict[HTTP1Connection, float] = {}
-        self._wake: trio.Event | None = None
-
-    def request_started(self, conn: HTTP1Connection, now: float) -> None:
-        self._in_flight[conn] = now
-        if self._wake is not None:
-            self._wake.set()
-            self._wake = None
-
-    def request_done(self, conn: HTTP1Connection) -> None:
-        self._in_flight.pop(conn, None)
-
-    async def watch_long_requests(self, watch_after: float) -> None:
-        """Start a disconnect watcher for every request running longer than ``watch_after``.
-
-        Runs until cancelled. This is what keeps the watcher off the hot path: a request
-        that is answered within ``watch_after`` never costs a second task.
-        """
-        while True:
-            if not self._in_flight:
-                self._wake = trio.Event()
-                await self._wake.wait()
-            await trio.sleep(watch_after)
-            cutoff = trio.current_time() - watch_after
-            due = []
-            for conn, started in self._in_flight.items():
-                if started > cutoff:
-                    break
-                due.append(conn)
-            for conn in due:
-                del self._in_flight[conn]
-                if not conn._start_watcher():
-                    # Still reading its body: look again later.
-                    self._in_flight[conn] = trio.current_time()
 
 
 class HTTP1Connection:
@@ -257,12 +109,12 @@ class HTTP1Connection:
         stream: trio.abc.Stream,
         handle_request: RequestHandlerFn,
         params: HTTP1ConnectionParameters,
-        tracker: _Tracker,
+        tracker: ConnectionTracker,
         protocol: str = "http",
     ) -> None:
         self.stream = stream
         self.params = params
-        self.context = ConnectionContext(_peer_address(stream), protocol)
+        self.context = ConnectionContext(peer_address(stream), protocol)
         self._handle_request = handle_request
         self._tracker = tracker
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=params.max_header_size)
@@ -394,7 +246,7 @@ class HTTP1Connection:
             return None
         # h11 bounds only a head that is still incomplete; one that arrived whole in a single
         # read is measured here (only when the read was large enough to matter).
-        if head_bytes > params.max_header_size and _head_size(event) > params.max_header_size:
+        if head_bytes > params.max_header_size and head_size(event) > params.max_header_size:
             await self._send_simple_response(431, b"Request header fields too large", close=True)
             return None
         if event.http_version not in (b"1.1", b"1.0"):
@@ -815,11 +667,11 @@ class HTTP1Connection:
         self._response_started = True
         raw = []
         has_date = has_length = False
-        names = _checked_names
+        names = checked_names
         for name, value in headers.get_all():
             raw_name = names.get(name)
             if raw_name is None:
-                raw_name = _check_header_name(name)
+                raw_name = check_header_name(name)
             if "\n" in value or "\r" in value or "\0" in value:
                 raise ValueError(f"Unsafe value for header {name}: {value!r}")
             raw.append((raw_name, value.encode("latin-1")))
@@ -828,7 +680,7 @@ class HTTP1Connection:
             elif name == "Content-Length":
                 has_length = True
         if not has_date:
-            raw.append((b"Date", _date_cache.get()))
+            raw.append((b"Date", date_cache.get()))
         if not has_length and length is not None and status >= 200 and status not in _NO_BODY:
             raw.append((b"Content-Length", b"%d" % length))
             has_length = True
@@ -844,7 +696,7 @@ class HTTP1Connection:
             response = h11.Response(
                 status_code=status,
                 headers=raw,
-                reason=_reason_bytes(status, reason),
+                reason=reason_bytes(status, reason),
                 _parsed=True,
             )
             data = self._h11.send(response)
@@ -901,7 +753,7 @@ class HTTP1Connection:
         headers = [
             (b"Content-Type", b"text/plain; charset=UTF-8"),
             (b"Content-Length", str(len(body)).encode("ascii")),
-            (b"Date", _date_cache.get()),
+            (b"Date", date_cache.get()),
         ]
         if close:
             headers.append((b"Connection", b"close"))
@@ -918,24 +770,5 @@ class HTTP1Connection:
             await self._send_bytes(data)
 
 
-def _head_size(event: h11.Request) -> int:
-    size = len(event.method) + len(event.target) + 12
-    for name, value in event.headers:
-        size += len(name) + len(value) + 4
-    return size
-
-
 def _timeout(value: float | None) -> float:
     return float("inf") if value is None else value
-
-
-def _peer_address(stream: trio.abc.Stream) -> Any:
-    inner: Any = stream
-    while isinstance(inner, trio.SSLStream):
-        inner = inner.transport_stream
-    if isinstance(inner, trio.SocketStream):
-        try:
-            return inner.socket.getpeername()
-        except OSError:
-            return None
-    return None

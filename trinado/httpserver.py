@@ -30,7 +30,8 @@ from typing import Any
 
 import trio
 
-from ._http1 import HTTP1Connection, HTTP1ConnectionParameters, _Tracker
+from ._http1 import HTTP1Connection, HTTP1ConnectionParameters
+from ._tracker import ConnectionTracker
 from .httputil import HTTPServerRequest
 from .log import gen_log
 
@@ -39,7 +40,7 @@ __all__ = ["HTTPServer", "serve"]
 RequestCallback = Callable[[HTTPServerRequest], Awaitable[None]]
 
 
-class HTTPServer(_Tracker):
+class HTTPServer(ConnectionTracker):
     """Serves HTTP/1.1 on a set of listeners, one Trio task per connection.
 
     ``request_callback`` is either an object with an async ``handle_request(request)``
