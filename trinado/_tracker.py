@@ -31,12 +31,14 @@ class ConnectionTracker:
         self._wake: trio.Event | None = None
 
     def request_started(self, conn: HTTP1Connection, now: float) -> None:
+        """Note that ``conn`` began serving a request at trio time ``now``."""
         self._in_flight[conn] = now
         if self._wake is not None:
             self._wake.set()
             self._wake = None
 
     def request_done(self, conn: HTTP1Connection) -> None:
+        """Note that ``conn`` finished its request (or never needs a watcher for it)."""
         self._in_flight.pop(conn, None)
 
     async def watch_long_requests(self, watch_after: float) -> None:

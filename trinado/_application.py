@@ -1,0 +1,221 @@
+"""`Application`: the routes and settings of a web application, and the request entry point."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ._builtin_handlers import ErrorHandler
+from ._handler_base import HandlerBase
+from .log import access_log
+from .routing import AnyMatches, DefaultHostMatches, HostMatches, ReversibleRuleRouter, Rule
+
+if TYPE_CHECKING:
+    from ._request_handler import RequestHandler
+    from .httputil import HTTPServerRequest
+    from .routing import _RuleList
+
+__all__ = ["Application"]
+
+_INFO = logging.INFO
+_WARNING = logging.WARNING
+_ERROR = logging.ERROR
+
+
+class Application:
+    r"""A web application: routes from requests to handlers, plus settings.
+
+    Routes are `~trinado.routing.Rule` objects or tuples ``(pattern, handler)``,
+    ``(pattern, handler, kwargs)`` or ``(pattern, handler, kwargs, name)`` (or
+    `~trinado.routing.url`). The first route whose pattern matches the whole path wins;
+    its groups become the handler method's arguments (by keyword when named), and
+    ``kwargs`` go to the handler's ``initialize``. A route's target may also be a list of
+    routes (after a matcher such as `~trinado.routing.HostMatches`), or an async callable
+    taking the request, such as another `Application`.
+
+    Serve it with ``trio.run(app.serve)``, or ``await nursery.start(app.serve, 0)`` in
+    tests::
+
+        class MainHandler(RequestHandler):
+            async def get(self):
+                self.write("Hello, world")
+
+        app = Application([(r"/", MainHandler)])
+        trio.run(app.serve)
+
+    Virtual hosts are added with `add_handlers`; ``default_host`` names the host whose
+    routes also answer requests for unknown hosts (not behind a proxy).
+
+    Args:
+        handlers: The routes.
+        default_host: A host name for requests that no host pattern matches.
+        transforms: Output transforms; not supported yet (must be empty or ``None``).
+        **settings: Application settings, as in Tornado: ``debug``, ``serve_traceback``,
+            ``log_function``, ``default_handler_class``, ``default_handler_args``,
+            ``login_url``, and whatever the application itself uses. ``debug=True`` turns on
+            ``serve_traceback`` (and sets ``autoreload``, ``compiled_template_cache`` and
+            ``static_hash_cache`` as Tornado does) unless they are given.
+
+    Raises:
+        NotImplementedError: If ``transforms`` is not empty.
+
+    Attributes:
+        settings: The settings (a dict; handlers see it as ``self.settings``).
+        default_host: As given.
+        default_router: The top router: host rules, then the wildcard router.
+        wildcard_router: The router of the routes given here (any host).
+    """
+
+    def __init__(
+        self,
+        handlers: _RuleList | None = None,
+        default_host: str | None = None,
+        transforms: list[Any] | None = None,
+        **settings: Any,
+    ) -> None:
+        if transforms:
+            raise NotImplementedError("output transforms are not supported yet")
+        self.transforms: list[Any] = []
+        self.default_host = default_host
+        self.settings: dict[str, Any] = settings
+        if settings.get("debug"):
+            settings.setdefault("autoreload", True)
+            settings.setdefault("compiled_template_cache", False)
+            settings.setdefault("static_hash_cache", False)
+            settings.setdefault("serve_traceback", True)
+        self.wildcard_router = ReversibleRuleRouter(handlers)
+        self.default_router = ReversibleRuleRouter([Rule(AnyMatches(), self.wildcard_router)])
+
+    def add_handlers(self, host_pattern: str, host_handlers: _RuleList) -> None:
+        r"""Adds routes that apply only to requests for hosts matching ``host_pattern``.
+
+        Host patterns are tried in the order they were added, before the routes given to
+        the constructor (which apply to any host). When ``default_host`` is set and
+        matches the pattern, these routes also serve requests whose host no pattern
+        matches.
+
+        Args:
+            host_pattern: A regular expression for the host name (``r"www\.example\.com"``);
+                it must match the whole name.
+            host_handlers: The routes, as for the constructor.
+        """
+        host_matcher = HostMatches(host_pattern)
+        rule = Rule(host_matcher, ReversibleRuleRouter(host_handlers))
+        self.default_router.rules.insert(-1, rule)
+        if self.default_host is not None:
+            self.wildcard_router.add_rules(
+                [(DefaultHostMatches(self, host_matcher.host_pattern), host_handlers)]
+            )
+
+    def reverse_url(self, name: str, *args: Any) -> str:
+        """Builds the URL path of a named route.
+
+        Args:
+            name: The route's name (given with `~trinado.routing.url` or a 4-tuple).
+            *args: Values for the route's groups; converted to str, UTF-8 encoded and
+                percent-escaped.
+
+        Returns:
+            The URL path.
+
+        Raises:
+            KeyError: If no route has that name.
+        """
+        reversed_url = self.default_router.reverse_url(name, *args)
+        if reversed_url is None:
+            raise KeyError(f"{name} not found in named urls")
+        return reversed_url
+
+    def log_request(self, handler: RequestHandler) -> None:
+        """Logs a finished request; override it or set ``log_function`` to change this.
+
+        The default writes ``"<status> <method> <uri> (<ip>) <ms>ms"`` on ``trinado.access``:
+        at INFO below 400, WARNING below 500, ERROR otherwise.
+
+        Args:
+            handler: The handler that served the request.
+        """
+        log_function = self.settings.get("log_function")
+        if log_function is not None:
+            log_function(handler)
+            return
+        status = handler.get_status()
+        if status < 400:
+            level = _INFO
+        elif status < 500:
+            level = _WARNING
+        else:
+            level = _ERROR
+        if access_log.isEnabledFor(level):
+            access_log.log(
+                level,
+                "%d %s %.2fms",
+                status,
+                handler._request_summary(),
+                1000.0 * handler.request.request_time(),
+            )
+
+    async def handle_request(self, request: HTTPServerRequest) -> None:
+        """Serves one request: finds its handler and runs it.
+
+        The server calls this with the request head parsed and the body not read yet.
+
+        Args:
+            request: The request.
+        """
+        rules = self.default_router.rules
+        if len(rules) == 1 and rules[0].target is self.wildcard_router:
+            # No host rules: skip the AnyMatches level.
+            match = self.wildcard_router.find(request)
+        else:
+            match = self.default_router.find(request)
+        if match is None:
+            handler_class = self.settings.get("default_handler_class")
+            if handler_class is not None:
+                kwargs = self.settings.get("default_handler_args") or {}
+            else:
+                handler_class, kwargs = ErrorHandler, {"status_code": 404}
+            handler = handler_class(self, request, **kwargs)
+            await handler._execute((), {})
+            return
+        target = match.target
+        if isinstance(target, type) and issubclass(target, HandlerBase):
+            handler = target(self, request, **match.target_kwargs)
+            await handler._execute(match.path_args, match.path_kwargs)
+        else:
+            callback: Callable[[HTTPServerRequest], Awaitable[None]] = target
+            await callback(request)
+
+    async def __call__(self, request: HTTPServerRequest) -> None:
+        """Serves one request, as `handle_request` (so an application can be a target).
+
+        Args:
+            request: The request.
+        """
+        await self.handle_request(request)
+
+    async def serve(
+        self,
+        port: int = 8888,
+        host: str = "",
+        *,
+        task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
+        **server_options: Any,
+    ) -> None:
+        """Serves this application over HTTP until cancelled.
+
+        A shortcut for `trinado.httpserver.serve`; ``await nursery.start(app.serve, 0)``
+        returns once listening, with the server's information (including the port).
+
+        Args:
+            port: The TCP port (0 picks a free one).
+            host: The address to listen on (``""`` for all).
+            task_status: For `trio.Nursery.start`.
+            **server_options: Options of `trinado.httpserver.serve`.
+        """
+        from .httpserver import serve
+
+        await serve(self, port=port, host=host, task_status=task_status, **server_options)
