@@ -86,6 +86,8 @@ class HTTP1ConnectionParameters:
 
 
 _INF = float("inf")
+# h11 events are immutable, so the one without trailers can be shared.
+_END_OF_MESSAGE = h11.EndOfMessage()
 _NO_BODY = frozenset({204, 304})
 
 
@@ -134,7 +136,7 @@ class HTTP1Connection:
         # The connection's deadline: every network wait sets it (see _set_deadline), and
         # cancelling it ends the connection (peer gone, shutdown of an idle connection).
         self._scope = trio.CancelScope()
-        self._phase = "head"
+        self._phase = "new"
         self._request_active = False
         self._is_head = False
         self._response_started = False
@@ -239,6 +241,7 @@ class HTTP1Connection:
                 return None
             h11conn.receive_data(data)
             head_bytes = len(data)
+            head_deadline_set = False
             while True:
                 try:
                     event = h11conn.next_event()
@@ -247,8 +250,10 @@ class HTTP1Connection:
                     return None
                 if event is not h11.NEED_DATA:
                     break
-                if self._phase != "head":
+                if not head_deadline_set:
+                    # The head is incomplete: the rest of it must come within header_timeout.
                     self._set_deadline("head", params.header_timeout)
+                    head_deadline_set = True
                 data = await self._receive()
                 head_bytes += len(data)
                 h11conn.receive_data(data)
@@ -332,7 +337,7 @@ class HTTP1Connection:
         self._phase = "handler"
         self._scope.deadline = _INF
         self._request_active = True
-        tracker.request_started(self, trio.current_time())
+        tracker.request_started(self)
         try:
             await self._handle_request(request)
         except StreamClosedError:
@@ -681,17 +686,18 @@ class HTTP1Connection:
         raw = []
         has_date = has_length = False
         names = checked_names
-        for name, value in headers.get_all():
+        for name, values in headers._as_list.items():
             raw_name = names.get(name)
             if raw_name is None:
                 raw_name = check_header_name(name)
-            if "\n" in value or "\r" in value or "\0" in value:
-                raise ValueError(f"Unsafe value for header {name}: {value!r}")
-            raw.append((raw_name, value.encode("latin-1")))
             if name == "Date":
                 has_date = True
             elif name == "Content-Length":
                 has_length = True
+            for value in values:
+                if "\n" in value or "\r" in value or "\0" in value:
+                    raise ValueError(f"Unsafe value for header {name}: {value!r}")
+                raw.append((raw_name, value.encode("latin-1")))
         if not has_date:
             raw.append((b"Date", date_cache.get()))
         if not has_length and length is not None and status >= 200 and status not in _NO_BODY:
@@ -727,7 +733,7 @@ class HTTP1Connection:
         return self._h11.send(h11.Data(data=chunk))
 
     def _end_bytes(self) -> bytes:
-        return self._h11.send(h11.EndOfMessage())
+        return self._h11.send(_END_OF_MESSAGE)
 
     async def _send_bytes(self, data: bytes) -> None:
         if self._peer_gone:
@@ -808,7 +814,7 @@ class HTTP1Connection:
             data = self._h11.send(
                 h11.Response(status_code=status, headers=headers, reason=reason.encode("ascii"))
             )
-            data += self._body_bytes(body) + self._h11.send(h11.EndOfMessage())
+            data += self._body_bytes(body) + self._h11.send(_END_OF_MESSAGE)
         except h11.LocalProtocolError:
             return
         self._response_started = self._response_finished = True
