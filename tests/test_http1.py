@@ -9,7 +9,9 @@ import h11
 import trio
 import trio.testing
 
+from trinado._http1 import RequestBodyError
 from trinado.httputil import HTTPHeaders, HTTPServerRequest, ResponseStartLine
+from trinado.iostream import StreamClosedError
 
 from .conftest import header, read_until_closed, respond
 
@@ -326,7 +328,7 @@ async def test_shutdown_cancels_requests_at_the_deadline(
     await trio.sleep(1)
     start = trio.current_time()
     server.server.shutdown()
-    assert await read_until_closed(client.stream) == b""
+    assert (await read_until_closed(client.stream)).startswith(b"HTTP/1.1 503 ")
     assert cancelled
     assert 9.9 < cancelled[0] - start < 10.5
 
@@ -385,3 +387,74 @@ async def test_handler_that_raises_gets_500_and_the_server_goes_on(
     _, body = await other.response()
     assert body == b"fine"
     assert any("boom" in str(r.exc_info) for r in caplog.records if r.exc_info)
+
+
+async def test_client_leaving_mid_body_is_not_a_bad_request(
+    memory_server: Any, caplog: Any
+) -> None:
+    events: list[str] = []
+
+    class Upload:
+        # Like an Application: handle_request is called before the body is read.
+        async def handle_request(self, request: HTTPServerRequest) -> None:
+            request.connection.set_close_callback(lambda: events.append("closed"))
+            try:
+                await request.connection.read_body()
+            except RequestBodyError as exc:
+                events.append(f"body error {exc.status_code}")
+                raise
+
+    server = await memory_server(Upload())
+    stream = server.connect()
+    await stream.send_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf")
+    await trio.testing.wait_all_tasks_blocked()
+    await stream.send_eof()
+    assert await read_until_closed(stream) == b""
+    await trio.testing.wait_all_tasks_blocked()
+    assert events == ["body error None", "closed"]
+    assert server.server.connection_count == 0
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
+
+
+async def test_write_timeout_raises_stream_closed_in_the_handler(
+    memory_server: Any, autojump_clock: Any
+) -> None:
+    outcome: list[str] = []
+
+    async def big(request: HTTPServerRequest) -> None:
+        conn = request.connection
+        try:
+            await conn.write_headers(OK, HTTPHeaders({"Content-Type": "text/plain"}))
+            while True:
+                await conn.write(b"x" * 65536)
+        except StreamClosedError:
+            outcome.append("stream closed")
+            raise
+
+    server = await memory_server(big, write_timeout=15)
+    stream = server.connect(lockstep=True)
+    await stream.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await trio.sleep(16)
+    await trio.testing.wait_all_tasks_blocked()
+    assert outcome == ["stream closed"]
+    assert server.server.connection_count == 0
+
+
+async def test_requests_cut_off_by_shutdown_get_503_and_the_close_callback(
+    memory_server: Any, autojump_clock: Any
+) -> None:
+    events: list[str] = []
+
+    async def stuck(request: HTTPServerRequest) -> None:
+        request.connection.set_close_callback(lambda: events.append("closed"))
+        await trio.sleep_forever()
+
+    server = await memory_server(stuck, shutdown_timeout=5)
+    client = server.client()
+    await client.request()
+    await trio.sleep(1)
+    server.server.shutdown()
+    response, _ = await client.response()
+    assert response.status_code == 503
+    assert header(response, "connection") == "close"
+    assert events == ["closed"]

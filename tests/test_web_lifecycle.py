@@ -401,3 +401,50 @@ async def test_log_function_setting(caplog: pytest.LogCaptureFixture) -> None:
         await client.get("/log?code=201")
     assert seen == [(201, "/log?code=201")]
     assert not [r for r in caplog.records if r.name == "trinado.access"]
+
+
+work_log: list[str] = []
+
+
+class FinishThenWorkHandler(RequestHandler):
+    async def get(self) -> None:
+        await trio.sleep(1)  # long enough for the disconnect watcher to start
+        await self.finish("done")
+        try:
+            await trio.sleep(10)  # work after answering
+            work_log.append("work done")
+        except trio.Cancelled:
+            work_log.append("cancelled")
+            raise
+
+
+async def test_client_leaving_after_the_answer_does_not_cancel_later_work(
+    memory_server: Any, autojump_clock: Any
+) -> None:
+    work_log.clear()
+    server = await memory_server(Application([(r"/", FinishThenWorkHandler)]))
+    client = server.client()
+    await client.request()
+    _, body = await client.response()
+    assert body == b"done"
+    await client.stream.aclose()
+    await trio.sleep(20)
+    assert work_log == ["work done"]
+
+
+class NotModifiedHandler(RequestHandler):
+    def get(self) -> None:
+        self.set_status(304)
+
+
+async def test_a_304_set_by_the_handler_carries_an_etag() -> None:
+    app = Application([(r"/nm", NotModifiedHandler)])
+    async with client_for(app) as client:
+        response = await client.get("/nm")
+    assert response.status_code == 304
+    assert response.headers["etag"].startswith('"')
+
+
+def test_xsrf_cookies_is_refused_until_it_is_supported() -> None:
+    with pytest.raises(NotImplementedError, match="xsrf_cookies"):
+        Application([], xsrf_cookies=True)

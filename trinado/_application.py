@@ -78,6 +78,10 @@ class Application:
     ) -> None:
         if transforms:
             raise NotImplementedError("output transforms are not supported yet")
+        if settings.get("xsrf_cookies"):
+            # Running a ported app without the protection it asks for would be worse than
+            # refusing to start.
+            raise NotImplementedError("xsrf_cookies is not supported yet")
         self.transforms: list[Any] = []
         self.default_host = default_host
         self.settings: dict[str, Any] = settings

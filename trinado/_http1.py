@@ -138,6 +138,7 @@ class HTTP1Connection:
         self._scope = trio.CancelScope()
         self._phase = "new"
         self._request_active = False
+        self._cut_off = False  # a request was cancelled from outside (server shutdown)
         self._is_head = False
         self._response_started = False
         self._response_finished = False
@@ -200,11 +201,6 @@ class HTTP1Connection:
             gen_log.info("Timed out reading the request head from %s", self.context.remote_ip)
             with trio.move_on_after(_timeout(self.params.write_timeout)):
                 await self._send_simple_response(408, close=True)
-        elif phase == "body":
-            gen_log.info("Timed out reading the request body from %s", self.context.remote_ip)
-        elif phase == "write":
-            gen_log.info("Timed out writing to %s", self.context.remote_ip)
-            self._peer_gone = True
         if self._request_active:
             self._request_active = False
             self._tracker.request_done(self)
@@ -340,6 +336,9 @@ class HTTP1Connection:
         tracker.request_started(self)
         try:
             await self._handle_request(request)
+        except trio.Cancelled:
+            self._cut_off = True
+            raise
         except StreamClosedError:
             self._peer_gone = True
         except RequestBodyError as exc:
@@ -432,6 +431,11 @@ class HTTP1Connection:
         stream = self.stream
         with trio.move_on_after(1.0) as scope:
             scope.shield = True
+            if self._cut_off and not self._peer_gone:
+                # Cancelled from outside (the server stopping) before the answer was sent.
+                if not self._response_started:
+                    await self._send_simple_response(503, close=True)
+                await self._connection_lost()
             if not self._peer_gone and isinstance(stream, trio.SocketStream):
                 # Half-close and read briefly so that the client sees our last response
                 # instead of a reset.
@@ -455,8 +459,8 @@ class HTTP1Connection:
 
     def _start_watcher(self) -> bool:
         """Start watching for the client leaving; False if the body is still being read."""
-        if not self._request_active or self._nursery is None:
-            return True
+        if not self._request_active or self._response_finished or self._nursery is None:
+            return True  # (after the response, the client leaving cancels nothing)
         if not self._body_done and self._h11.their_state is not h11.DONE:
             return False
         if self._watcher_done is None:
@@ -480,7 +484,8 @@ class HTTP1Connection:
                         data = b""
                     if not data:
                         self._peer_gone = True
-                        self._scope.cancel()
+                        if not self._response_finished:
+                            self._scope.cancel()
                         return
                     # A pipelined request: keep it for the next cycle.
                     read_ahead += len(data)
@@ -552,6 +557,9 @@ class HTTP1Connection:
             try:
                 event = h11conn.next_event()
             except h11.RemoteProtocolError as exc:
+                if self._peer_gone:  # the client left part way through: nobody to answer
+                    self._fail_body()
+                    raise RequestBodyError("Client closed the connection mid-body", None) from exc
                 raise RequestBodyError(f"Malformed request body: {exc}", 400) from exc
             if type(event) is h11.Data:
                 chunk = self._accept_body_data(bytes(event.data))
@@ -751,19 +759,20 @@ class HTTP1Connection:
             if sent == len(data):
                 return
             data = data[sent:]
-        # The socket is full: wait for the client under the write deadline.
+        # The socket is full (the slow path): wait for the client, at most write_timeout.
         self._blocked = True
-        scope = self._scope
-        phase, deadline = self._phase, scope.deadline
-        self._set_deadline("write", self.params.write_timeout)
-        try:
-            await self.stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+        with trio.move_on_after(_timeout(self.params.write_timeout)) as scope:
+            try:
+                await self.stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                self._peer_gone = True
+                self._h11.send_failed()
+                raise StreamClosedError(exc) from exc
+        if scope.cancelled_caught:
+            gen_log.info("Timed out writing to %s", self.context.remote_ip)
             self._peer_gone = True
             self._h11.send_failed()
-            raise StreamClosedError(exc) from exc
-        self._phase = phase
-        scope.deadline = deadline
+            raise StreamClosedError()
 
     async def _receive(self, phase: str | None = None, timeout: float | None = None) -> bytes:
         """Read what the client sent; ``b""`` when it is gone.

@@ -401,7 +401,11 @@ class RequestHandler(HandlerBase):
         if not self._headers_written:
             headers = self._headers
             status = self._status_code
-            if status == 200 and "Etag" not in headers and self.request.method in ("GET", "HEAD"):
+            if (
+                (status == 200 or status == 304)
+                and "Etag" not in headers
+                and self.request.method in ("GET", "HEAD")
+            ):
                 self.set_etag_header()
                 if self.check_etag_header():
                     self._write_buffer = []
