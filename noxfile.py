@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nox
 
@@ -14,6 +16,24 @@ nox.options.reuse_existing_virtualenvs = False
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
 
 
+def _add_pyenv_versions_to_path() -> None:
+    """Make CPythons that pyenv installed but did not activate visible as ``pythonX.Y``.
+
+    Their shims only answer for active versions, so each version's own bin directory goes
+    on the PATH (after what is there already).
+    """
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if not root.is_dir():
+        return
+    extra = []
+    for version in SUPPORTED:
+        candidates = sorted(root.glob(f"{version}.*/bin/python{version}"), reverse=True)
+        if candidates:
+            extra.append(str(candidates[0].parent))
+    if extra:
+        os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *extra])
+
+
 def _installed_pythons() -> list[str]:
     """Every supported CPython that actually runs here, always including the current one.
 
@@ -21,21 +41,22 @@ def _installed_pythons() -> list[str]:
     candidate is started once instead of trusting the PATH.
     """
     current = f"{sys.version_info.major}.{sys.version_info.minor}"
-    found = []
-    for version in SUPPORTED:
-        exe = shutil.which(f"python{version}")
-        if version == current:
-            found.append(version)
-        elif exe is not None:
-            ok = (
-                subprocess.run(
-                    [exe, "-c", "import sys, venv"], capture_output=True, check=False
-                ).returncode
-                == 0
-            )
-            if ok:
-                found.append(version)
-    return found
+    return [v for v in SUPPORTED if v == current or _find_python(v) is not None]
+
+
+def _find_python(version: str) -> str | None:
+    """The first ``pythonX.Y`` on the PATH that actually starts (shims may not)."""
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        exe = shutil.which(f"python{version}", path=directory)
+        if exe is None:
+            continue
+        ok = subprocess.run([exe, "-c", "import sys, venv"], capture_output=True, check=False)
+        if ok.returncode == 0:
+            return exe
+    return None
+
+
+_add_pyenv_versions_to_path()
 
 
 @nox.session(python=_installed_pythons())
