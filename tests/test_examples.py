@@ -589,3 +589,11 @@ def test_json_in_docs_is_valid() -> None:
         for match in _FENCE_RE.finditer(page.read_text()):
             if match.group(1) == "json":
                 json.loads(match.group(2))
+
+
+async def test_open_test_client_serves_the_app() -> None:
+    from trinado.testing import open_test_client
+
+    async with open_test_client(helloworld.make_app()) as client:
+        response = await client.get("/")
+    assert response.text == "Hello, world"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 import trio.lowlevel
 
-from trinado.testing import open_test_server
+from trinado.testing import open_test_client as client_for
 from trinado.web import (
     Application,
     ErrorHandler,
@@ -22,15 +21,6 @@ from trinado.web import (
     authenticated,
     removeslash,
 )
-
-
-@asynccontextmanager
-async def client_for(app: Application) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        open_test_server(app) as server,
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client,
-    ):
-        yield client
 
 
 class EchoHandler(RequestHandler):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -12,6 +11,7 @@ import pytest
 import trio
 import trio.lowlevel
 
+from trinado.testing import open_test_client as client_for
 from trinado.testing import open_test_server
 from trinado.web import (
     Application,
@@ -20,16 +20,6 @@ from trinado.web import (
     RequestHandler,
     stream_request_body,
 )
-
-
-@asynccontextmanager
-async def client_for(app: Application) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        open_test_server(app) as server,
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client,
-    ):
-        yield client
-
 
 events: list[str] = []
 

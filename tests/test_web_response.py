@@ -6,7 +6,6 @@ import datetime
 import hashlib
 import http.cookies
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -14,19 +13,10 @@ import pytest
 
 from trinado._request_handler import _default_headers
 from trinado.httputil import HTTPHeaders
-from trinado.testing import open_test_server
+from trinado.testing import open_test_client as client_for
 from trinado.web import Application, HTTPError, RequestHandler
 
 UTC = datetime.timezone.utc
-
-
-@asynccontextmanager
-async def client_for(app: Application) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        open_test_server(app) as server,
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client,
-    ):
-        yield client
 
 
 class StatusHandler(RequestHandler):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -11,17 +10,8 @@ import pytest
 
 from trinado.httputil import HTTPServerRequest
 from trinado.routing import HostMatches, url
-from trinado.testing import open_test_server
+from trinado.testing import open_test_client as client_for
 from trinado.web import Application, MissingArgumentError, RequestHandler
-
-
-@asynccontextmanager
-async def client_for(app: Any, **client_options: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        open_test_server(app) as server,
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", **client_options) as client,
-    ):
-        yield client
 
 
 class ArgsHandler(RequestHandler):

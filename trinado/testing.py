@@ -41,6 +41,7 @@ __all__ = [
     "http_client",
     "http_server",
     "http_server_options",
+    "open_test_client",
     "open_test_server",
 ]
 
@@ -64,6 +65,29 @@ async def open_test_server(app: Any, **server_options: Any) -> AsyncIterator[HTT
             yield server
         finally:
             nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def open_test_client(
+    app: Any, *, server_options: dict[str, Any] | None = None, **client_options: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Serve ``app`` as :func:`open_test_server` does and give an httpx client for it.
+
+    Args:
+        app: an Application or an async request callable.
+        server_options: passed to :func:`trinado.httpserver.serve`.
+        **client_options: passed to ``httpx.AsyncClient``.
+
+    Yields:
+        A client whose relative URLs go to the server.
+    """
+    import httpx
+
+    async with (
+        open_test_server(app, **(server_options or {})) as server,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", **client_options) as client,
+    ):
+        yield client
 
 
 @pytest.fixture
