@@ -139,6 +139,7 @@ class HTTP1Connection:
         self._phase = "new"
         self._request_active = False
         self._cut_off = False  # a request was cancelled from outside (server shutdown)
+        self._upgraded = False  # the connection left HTTP (a WebSocket); see upgrade()
         self._is_head = False
         self._response_started = False
         self._response_finished = False
@@ -448,6 +449,44 @@ class HTTP1Connection:
                             pass
         await trio.aclose_forcefully(stream)
 
+    # ------------------------------------------------------------------ upgrade
+
+    @property
+    def shutdown_started(self) -> trio.Event:
+        """Set when the server begins a graceful shutdown."""
+        return self._tracker.shutdown_started
+
+    async def upgrade(self, headers: list[tuple[bytes, bytes]]) -> tuple[trio.abc.Stream, bytes]:
+        """Answer ``101 Switching Protocols`` and hand the connection over.
+
+        After this the request's handler owns the stream until it returns; the connection
+        then closes it. No disconnect watcher runs for the request (the new protocol reads
+        the stream itself).
+
+        Args:
+            headers: the headers of the 101 response (Upgrade, Connection, ...).
+
+        Returns:
+            The stream, and the bytes the client sent after its request head (already read
+            from the stream, they belong to the new protocol).
+
+        Raises:
+            RuntimeError: the request did not ask for an upgrade, or a response was started.
+            StreamClosedError: the client is gone.
+        """
+        if self._response_started:
+            raise RuntimeError("Cannot upgrade: a response was started already")
+        self._upgraded = True
+        self._tracker.request_done(self)
+        try:
+            data = self._h11.send(h11.InformationalResponse(status_code=101, headers=headers))
+        except h11.LocalProtocolError as exc:
+            raise RuntimeError(f"Cannot upgrade this request: {exc}") from exc
+        self._response_started = self._response_finished = True
+        await self._send_bytes(data)
+        trailing, _closed = self._h11.trailing_data
+        return self.stream, trailing
+
     # ---------------------------------------------------------------- shutdown
 
     def _start_draining(self) -> None:
@@ -459,7 +498,12 @@ class HTTP1Connection:
 
     def _start_watcher(self) -> bool:
         """Start watching for the client leaving; False if the body is still being read."""
-        if not self._request_active or self._response_finished or self._nursery is None:
+        if (
+            not self._request_active
+            or self._response_finished
+            or self._upgraded
+            or self._nursery is None
+        ):
             return True  # (after the response, the client leaving cancels nothing)
         if not self._body_done and self._h11.their_state is not h11.DONE:
             return False

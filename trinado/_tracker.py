@@ -26,6 +26,9 @@ class ConnectionTracker:
     def __init__(self) -> None:
         self.connections: set[HTTP1Connection] = set()
         self.draining = False
+        #: Set when the server starts shutting down; long-lived connections that left HTTP
+        #: behind (WebSockets) wait on it to close themselves in time.
+        self.shutdown_started = trio.Event()
         # Requests in flight, oldest first, with the tick they started in. Ticks (counted by
         # watch_long_requests) stand in for clock readings, which cost more per request.
         self._in_flight: dict[HTTP1Connection, int] = {}

@@ -197,6 +197,7 @@ class HTTPServer(ConnectionTracker):
                 gen_log.info("Shutting down: %d connections open", self.connection_count)
                 accept_scope.cancel()
                 self.draining = True
+                self.shutdown_started.set()
                 for conn in list(self.connections):
                     conn._start_draining()
                 connection_nursery.cancel_scope.deadline = (
