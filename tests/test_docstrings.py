@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "trinado.routing",
     "trinado.httputil",
     "trinado.escape",
+    "trinado.locale",
     "trinado.testing",
     "trinado.log",
     "trinado.iostream",
