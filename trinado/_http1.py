@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -31,14 +30,16 @@ import h11
 import trio
 
 from ._context import ConnectionContext, peer_address
+from ._http1_body import BodyLimits, RequestBodyError
+from ._http1_write import ResponseWriter, _timeout
 from ._tracker import ConnectionTracker
-from ._wire import check_header_name, checked_names, date_cache, head_size, reason_bytes
-from .httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, RequestStartLine, responses
+from ._wire import head_size
+from .httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, RequestStartLine
 from .iostream import StreamClosedError
 from .log import app_log, gen_log
 
 if TYPE_CHECKING:
-    from .httputil import ResponseStartLine
+    pass
 
 __all__ = ["ConnectionContext", "HTTP1Connection", "HTTP1ConnectionParameters", "RequestBodyError"]
 
@@ -46,21 +47,6 @@ __all__ = ["ConnectionContext", "HTTP1Connection", "HTTP1ConnectionParameters", 
 _READ_SIZE = 65536
 
 RequestHandlerFn = Callable[[HTTPServerRequest], Awaitable[None]]
-
-
-class RequestBodyError(HTTPInputError):
-    """Reading the request body failed.
-
-    Attributes:
-        status_code: the status to answer with (413 for a body known to be too large up
-            front, 400 for a malformed or undecodable body), or None when no answer is
-            possible and the connection is closed (timeout, peer gone, limit passed while
-            the body was streaming in).
-    """
-
-    def __init__(self, message: str, status_code: int | None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)
@@ -74,7 +60,7 @@ class HTTP1ConnectionParameters:
     max_header_size: int = 65536
     max_body_size: int = 100 * 1024 * 1024
     header_timeout: float | None = 30.0
-    body_timeout: float | None = 300.0
+    body_timeout: float | None = None
     idle_connection_timeout: float | None = 3600.0
     write_timeout: float | None = 60.0
     decompress: bool = False
@@ -88,10 +74,9 @@ class HTTP1ConnectionParameters:
 _INF = float("inf")
 # h11 events are immutable, so the one without trailers can be shared.
 _END_OF_MESSAGE = h11.EndOfMessage()
-_NO_BODY = frozenset({204, 304})
 
 
-class HTTP1Connection:
+class HTTP1Connection(ResponseWriter):
     """Serves the requests of one client connection over h11.
 
     Handlers reach it as ``request.connection``. Its public methods are the low-level
@@ -125,6 +110,9 @@ class HTTP1Connection:
             else -1
         )
         self._blocked = False
+        self._unyielded = 0
+        self._sending = False  # a write is waiting for room in the socket (slow path)
+        self._send_waiters: trio.lowlevel.ParkingLot | None = None
         self.params = params
         self.context = ConnectionContext(peer_address(stream), protocol)
         self._handle_request = handle_request
@@ -145,14 +133,10 @@ class HTTP1Connection:
         self._response_finished = False
         self._keep_alive_http10 = False
         self._close_callback: Callable[[], object] | None = None
-        self._max_body_size = params.max_body_size
-        self._body_timeout = params.body_timeout
-        self._body_deadline = float("inf")
-        self._body_received = 0
+        self._body: BodyLimits | None = None  # made when the body is first touched
+        self._gzip_body = False
         self._body_done = False
-        self._body_started = False
         self._body_failed = False
-        self._decompressor: zlib._Decompress | None = None
         self._peer_gone = False
         self._closed = False
         # Disconnect watcher (slow path only).
@@ -228,7 +212,11 @@ class HTTP1Connection:
             # head header_timeout from that first byte.
             # A connection that has sent nothing is closed quietly when its time is up: a
             # fresh one gets header_timeout, a kept-alive one idle_connection_timeout.
-            if first:
+            if h11conn.trailing_data[0]:
+                # Part of the next head came with the previous request: the rest is due
+                # within header_timeout, like any head that has begun.
+                data = await self._receive("head", params.header_timeout)
+            elif first:
                 data = await self._receive("idle", params.header_timeout)
             else:
                 if self._tracker.draining:
@@ -238,7 +226,7 @@ class HTTP1Connection:
                 return None
             h11conn.receive_data(data)
             head_bytes = len(data)
-            head_deadline_set = False
+            head_deadline_set = self._phase == "head"
             while True:
                 try:
                     event = h11conn.next_event()
@@ -255,13 +243,15 @@ class HTTP1Connection:
                 head_bytes += len(data)
                 h11conn.receive_data(data)
         else:
-            head_bytes = 0
+            head_bytes = -1  # found whole in the buffer (pipelined): size unknown
         if type(event) is not h11.Request:
             # ConnectionClosed (a clean close between requests) or PAUSED after an upgrade.
             return None
         # h11 bounds only a head that is still incomplete; one that arrived whole in a single
         # read is measured here (only when the read was large enough to matter).
-        if head_bytes > params.max_header_size and head_size(event) > params.max_header_size:
+        if (head_bytes < 0 or head_bytes > params.max_header_size) and head_size(
+            event
+        ) > params.max_header_size:
             await self._send_simple_response(431, b"Request header fields too large", close=True)
             return None
         if event.http_version not in (b"1.1", b"1.0"):
@@ -282,20 +272,20 @@ class HTTP1Connection:
         self._is_head = method == "HEAD"
         self._response_started = self._response_finished = False
         self._close_callback = None
-        self._max_body_size = self.params.max_body_size
-        self._body_timeout = self.params.body_timeout
-        self._body_deadline = float("inf")
-        self._body_received = 0
+        self._body = None
+        self._gzip_body = False
         self._body_done = False
-        self._body_started = False
         self._body_failed = False
-        self._decompressor = None
         # h11 serves HTTP/1.0 clients one request a connection; Tornado keeps an HTTP/1.0
         # connection open when the client asks for it, so that is done here (see send).
         self._keep_alive_http10 = (
             version == "HTTP/1.0"
             and not self.params.no_keep_alive
             and headers.get("Connection", "").lower() == "keep-alive"
+            # Tornado's rule: only when the body's end is known; never with
+            # Transfer-Encoding (RFC 9112, 6.1).
+            and ("Content-Length" in headers or method in ("GET", "HEAD"))
+            and "Transfer-Encoding" not in headers
         )
         if self.params.xheaders:
             self.context._reset()
@@ -327,7 +317,7 @@ class HTTP1Connection:
             self._h11.next_event()
             self._body_done = True
         if self.params.decompress and headers.get("Content-Encoding") == "gzip":
-            self._decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._gzip_body = True
             headers.add("X-Consumed-Content-Encoding", headers["Content-Encoding"])
             del headers["Content-Encoding"]
         tracker = self._tracker
@@ -337,9 +327,6 @@ class HTTP1Connection:
         tracker.request_started(self)
         try:
             await self._handle_request(request)
-        except trio.Cancelled:
-            self._cut_off = True
-            raise
         except StreamClosedError:
             self._peer_gone = True
         except RequestBodyError as exc:
@@ -353,6 +340,15 @@ class HTTP1Connection:
             if not self._response_started and not self._peer_gone:
                 with contextlib.suppress(StreamClosedError):
                     await self._send_simple_response(500, close=True)
+            elif not self._response_finished:
+                # Part of a streamed response went out: close without ending it properly,
+                # so that the client sees a truncated response, not a complete one.
+                self._broken()
+        except BaseException:
+            # Cancelled from outside (server shutdown), possibly inside an exception group
+            # from the handler's own nursery.
+            self._cut_off = True
+            raise
         finally:
             # (On cancellation this is done by _after_cancel, outside the cancelled scope.)
             if not self._scope.cancel_called:
@@ -429,6 +425,7 @@ class HTTP1Connection:
         if self._closed:
             return
         self._closed = True
+        self._fd = -1  # the descriptor may be reused by the OS once the stream closes
         stream = self.stream
         with trio.move_on_after(1.0) as scope:
             scope.shield = True
@@ -437,7 +434,7 @@ class HTTP1Connection:
                 if not self._response_started:
                     await self._send_simple_response(503, close=True)
                 await self._connection_lost()
-            if not self._peer_gone and isinstance(stream, trio.SocketStream):
+            if isinstance(stream, trio.SocketStream) and not self._peer_gone:
                 # Half-close and read briefly so that the client sees our last response
                 # instead of a reset.
                 with contextlib.suppress(
@@ -447,6 +444,7 @@ class HTTP1Connection:
                     with trio.move_on_after(0.1):
                         while await stream.receive_some(_READ_SIZE):
                             pass
+        self._peer_gone = True  # nothing more may be written, whatever still holds us
         await trio.aclose_forcefully(stream)
 
     # ------------------------------------------------------------------ upgrade
@@ -478,8 +476,16 @@ class HTTP1Connection:
             raise RuntimeError("Cannot upgrade: a response was started already")
         self._upgraded = True
         self._tracker.request_done(self)
+        # A watcher started while the handler was busy would compete for the stream; what
+        # it read so far is in h11's buffer and comes back as trailing data.
+        await self._stop_watcher()
+        await self._wait_turn()
         try:
-            data = self._h11.send(h11.InformationalResponse(status_code=101, headers=headers))
+            data = self._h11.send(
+                h11.InformationalResponse(
+                    status_code=101, headers=headers, reason=b"Switching Protocols"
+                )
+            )
         except h11.LocalProtocolError as exc:
             raise RuntimeError(f"Cannot upgrade this request: {exc}") from exc
         self._response_started = self._response_finished = True
@@ -549,13 +555,22 @@ class HTTP1Connection:
 
     # -------------------------------------------------------------- body input
 
+    def _body_limits(self) -> BodyLimits:
+        body = self._body
+        if body is None:
+            params = self.params
+            body = self._body = BodyLimits(
+                params.max_body_size, params.body_timeout, gzip=self._gzip_body
+            )
+        return body
+
     def set_max_body_size(self, max_body_size: int) -> None:
         """Change the body size limit for the current request (before reading the body)."""
-        self._max_body_size = max_body_size
+        self._body_limits().max_size = max_body_size
 
     def set_body_timeout(self, timeout: float | None) -> None:
         """Change the body timeout for the current request (before reading the body)."""
-        self._body_timeout = timeout
+        self._body_limits().timeout = timeout
 
     def set_close_callback(self, callback: Callable[[], object] | None) -> None:
         """Call ``callback`` if the client goes away before the response is finished.
@@ -578,7 +593,7 @@ class HTTP1Connection:
                 break
             chunks.append(chunk)
         body = b"".join(chunks)
-        if self._decompressor is not None and self._request is not None:
+        if self._gzip_body and self._request is not None:
             self._request.headers["Content-Length"] = str(len(body))
         return body
 
@@ -594,229 +609,63 @@ class HTTP1Connection:
         if self._body_done:
             return b""
         h11conn = self._h11
-        if not self._body_started:
-            self._body_started = True
-            self._start_body()
+        limits = self._body_limits()
+        if not limits.started:
+            request = self._request
+            try:
+                limits.start(request.headers.get("Content-Length") if request else None)
+            except RequestBodyError:
+                self._fail_body()
+                raise
+        try:
+            return await self._next_body_chunk(h11conn, limits)
+        except RequestBodyError:
+            self._fail_body()
+            raise
+
+    async def _next_body_chunk(self, h11conn: h11.Connection, limits: BodyLimits) -> bytes:
         while True:
             try:
                 event = h11conn.next_event()
             except h11.RemoteProtocolError as exc:
                 if self._peer_gone:  # the client left part way through: nobody to answer
-                    self._fail_body()
                     raise RequestBodyError("Client closed the connection mid-body", None) from exc
                 raise RequestBodyError(f"Malformed request body: {exc}", 400) from exc
             if type(event) is h11.Data:
-                chunk = self._accept_body_data(bytes(event.data))
+                chunk = limits.accept(bytes(event.data))
                 if chunk:
                     return chunk
                 continue
             if type(event) is h11.EndOfMessage:
                 self._body_done = True
-                if self._decompressor is not None:
-                    return self._decompress(b"", final=True)
-                return b""
+                return limits.end()
             if event is not h11.NEED_DATA:
                 raise RequestBodyError("Connection closed while reading the body", None)
             if h11conn.they_are_waiting_for_100_continue:
+                await self._wait_turn()
                 await self._send_bytes(
-                    h11conn.send(h11.InformationalResponse(status_code=100, headers=[]))
+                    h11conn.send(
+                        h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
+                    )
                 )
-            with trio.move_on_at(self._body_deadline) as scope:
+            # The whole body is due by body_timeout (if set); each read waits at most
+            # header_timeout for the client to send anything at all.
+            stall = self.params.header_timeout
+            deadline = limits.deadline
+            if stall is not None:
+                deadline = min(deadline, trio.current_time() + stall)
+            with trio.move_on_at(deadline) as scope:
                 data = await self._receive()
             if scope.cancelled_caught:
-                self._fail_body()
                 raise RequestBodyError("Timed out reading the request body", None)
             if not data:
                 self._peer_gone = True
             h11conn.receive_data(data)
 
-    def _start_body(self) -> None:
-        if self._body_timeout is not None:
-            self._body_deadline = trio.current_time() + self._body_timeout
-        request = self._request
-        length = request.headers.get("Content-Length") if request is not None else None
-        if length is not None and length.isdigit() and int(length) > self._max_body_size:
-            self._fail_body()
-            raise RequestBodyError(
-                f"Content-Length {length} is over the limit of {self._max_body_size}", 413
-            )
-
-    def _accept_body_data(self, data: bytes) -> bytes:
-        if self._decompressor is not None:
-            return self._decompress(data, final=False)
-        self._body_received += len(data)
-        if self._body_received > self._max_body_size:
-            self._fail_body()
-            raise RequestBodyError("Request body is over the size limit", None)
-        return data
-
-    def _decompress(self, data: bytes, *, final: bool) -> bytes:
-        decompressor = self._decompressor
-        assert decompressor is not None
-        room = self._max_body_size - self._body_received
-        try:
-            out = decompressor.decompress(data, room + 1)
-            if final:
-                out += decompressor.flush()
-        except zlib.error as exc:
-            self._fail_body()
-            raise RequestBodyError(f"Could not decompress the request body: {exc}", 400) from exc
-        self._body_received += len(out)
-        if self._body_received > self._max_body_size or decompressor.unconsumed_tail:
-            self._fail_body()
-            raise RequestBodyError("Decompressed request body is over the size limit", None)
-        return out
-
     def _fail_body(self) -> None:
         """The body will not be read to its end: this connection cannot be reused."""
         self._body_done = True
         self._body_failed = True
-
-    # ------------------------------------------------------------------ output
-
-    async def write_headers(
-        self,
-        start_line: ResponseStartLine,
-        headers: HTTPHeaders,
-        chunk: bytes | None = None,
-    ) -> None:
-        """Send the response head (and optionally the first piece of the body).
-
-        Without a Content-Length header the body is sent chunked (HTTP/1.1 clients) or
-        delimited by closing the connection (HTTP/1.0 clients).
-
-        Raises:
-            StreamClosedError: the client is gone or the write timed out.
-        """
-        data = self._head_bytes(start_line.code, start_line.reason, headers, None)
-        if chunk:
-            data += self._body_bytes(chunk)
-        await self._send_bytes(data)
-
-    async def write(self, chunk: bytes) -> None:
-        """Send more of a response body started with :meth:`write_headers`.
-
-        Raises:
-            StreamClosedError: the client is gone or the write timed out.
-        """
-        if chunk:
-            await self._send_bytes(self._body_bytes(chunk))
-
-    async def finish(self) -> None:
-        """End a response started with :meth:`write_headers`.
-
-        Raises:
-            StreamClosedError: the client is gone or the write timed out.
-        """
-        if self._response_finished:
-            return
-        self._response_finished = True
-        await self._send_bytes(self._end_bytes())
-
-    async def send_response(
-        self, start_line: ResponseStartLine, headers: HTTPHeaders, body: bytes
-    ) -> None:
-        """Send a whole response (head, body and end) in one write.
-
-        Content-Length is added from ``len(body)`` when the headers have none.
-
-        Raises:
-            StreamClosedError: the client is gone or the write timed out.
-        """
-        data = self._head_bytes(start_line.code, start_line.reason, headers, len(body))
-        if body:
-            data += self._body_bytes(body)
-        self._response_finished = True
-        await self._send_bytes(data + self._end_bytes())
-
-    def _head_bytes(
-        self, status: int, reason: str | None, headers: HTTPHeaders, length: int | None
-    ) -> bytes:
-        if self._response_started:
-            raise RuntimeError("The response head was sent already")
-        self._response_started = True
-        raw = []
-        has_date = has_length = False
-        names = checked_names
-        for name, values in headers._as_list.items():
-            raw_name = names.get(name)
-            if raw_name is None:
-                raw_name = check_header_name(name)
-            if name == "Date":
-                has_date = True
-            elif name == "Content-Length":
-                has_length = True
-            for value in values:
-                if "\n" in value or "\r" in value or "\0" in value:
-                    raise ValueError(f"Unsafe value for header {name}: {value!r}")
-                raw.append((raw_name, value.encode("latin-1")))
-        if not has_date:
-            raw.append((b"Date", date_cache.get()))
-        if not has_length and length is not None and status >= 200 and status not in _NO_BODY:
-            raw.append((b"Content-Length", b"%d" % length))
-            has_length = True
-        closing = self._tracker.draining or self.params.no_keep_alive or self._body_failed
-        if closing:
-            raw.append((b"Connection", b"close"))
-            self._keep_alive_http10 = False
-        elif self._keep_alive_http10 and not has_length:
-            self._keep_alive_http10 = False  # a body of unknown length ends with the connection
-        try:
-            # Names and values were checked above; _parsed=True spares h11 checking them again
-            # with its regular expressions (the most expensive part of sending a response).
-            response = h11.Response(
-                status_code=status,
-                headers=raw,
-                reason=reason_bytes(status, reason),
-                _parsed=True,
-            )
-            data = self._h11.send(response)
-        except h11.LocalProtocolError as exc:
-            raise ValueError(f"Invalid response head: {exc}") from exc
-        if self._keep_alive_http10:
-            # h11 adds "Connection: close" for every HTTP/1.0 peer; this client asked to
-            # stay, and the response has a length, so keep-alive it is (as Tornado does).
-            data = data.replace(b"\r\nConnection: close\r\n", b"\r\nConnection: keep-alive\r\n", 1)
-        return data
-
-    def _body_bytes(self, chunk: bytes) -> bytes:
-        if self._is_head:
-            return b""
-        return self._h11.send(h11.Data(data=chunk))
-
-    def _end_bytes(self) -> bytes:
-        return self._h11.send(_END_OF_MESSAGE)
-
-    async def _send_bytes(self, data: bytes) -> None:
-        if self._peer_gone:
-            raise StreamClosedError()
-        fd = self._fd
-        if fd >= 0:
-            try:
-                sent = os.write(fd, data)
-            except BlockingIOError:
-                sent = 0
-            except OSError as exc:
-                self._peer_gone = True
-                self._h11.send_failed()
-                raise StreamClosedError(exc) from exc
-            if sent == len(data):
-                return
-            data = data[sent:]
-        # The socket is full (the slow path): wait for the client, at most write_timeout.
-        self._blocked = True
-        with trio.move_on_after(_timeout(self.params.write_timeout)) as scope:
-            try:
-                await self.stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                self._peer_gone = True
-                self._h11.send_failed()
-                raise StreamClosedError(exc) from exc
-        if scope.cancelled_caught:
-            gen_log.info("Timed out writing to %s", self.context.remote_ip)
-            self._peer_gone = True
-            self._h11.send_failed()
-            raise StreamClosedError()
 
     async def _receive(self, phase: str | None = None, timeout: float | None = None) -> bytes:
         """Read what the client sent; ``b""`` when it is gone.
@@ -827,6 +676,7 @@ class HTTP1Connection:
         fd = self._fd
         try:
             if fd >= 0:
+                await self._maybe_yield()  # (before reading: a cancellation loses nothing)
                 try:
                     return os.read(fd, _READ_SIZE)
                 except BlockingIOError:
@@ -834,8 +684,15 @@ class HTTP1Connection:
                 if phase is not None:
                     self._set_deadline(phase, timeout)
                 self._blocked = True
-                await trio.lowlevel.wait_readable(fd)
-                return os.read(fd, _READ_SIZE)
+                self._unyielded = 0
+                while True:
+                    await trio.lowlevel.wait_readable(fd)
+                    try:
+                        return os.read(fd, _READ_SIZE)
+                    except BlockingIOError:
+                        continue  # a spurious wake-up
+            if self._closed:
+                return b""
             if phase is not None:
                 self._set_deadline(phase, timeout)
             return bytes(await self.stream.receive_some(_READ_SIZE))
@@ -848,32 +705,3 @@ class HTTP1Connection:
         gen_log.info("Bad request from %s: %s", self.context.remote_ip, exc)
         message = "Request header fields too large" if status == 431 else str(exc)
         await self._send_simple_response(status, message.encode("utf-8", "replace"), close=True)
-
-    async def _send_simple_response(self, status: int, body: bytes = b"", *, close: bool) -> None:
-        """Answer without a handler (protocol errors, timeouts); ends the connection."""
-        if self._h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE) or self._peer_gone:
-            return
-        reason = responses.get(status, "Unknown")
-        body = body or f"{status}: {reason}".encode()
-        headers = [
-            (b"Content-Type", b"text/plain; charset=UTF-8"),
-            (b"Content-Length", str(len(body)).encode("ascii")),
-            (b"Date", date_cache.get()),
-        ]
-        if close:
-            headers.append((b"Connection", b"close"))
-        self._keep_alive_http10 = False
-        try:
-            data = self._h11.send(
-                h11.Response(status_code=status, headers=headers, reason=reason.encode("ascii"))
-            )
-            data += self._body_bytes(body) + self._h11.send(_END_OF_MESSAGE)
-        except h11.LocalProtocolError:
-            return
-        self._response_started = self._response_finished = True
-        with contextlib.suppress(StreamClosedError):
-            await self._send_bytes(data)
-
-
-def _timeout(value: float | None) -> float:
-    return float("inf") if value is None else value

@@ -12,7 +12,9 @@ from email.utils import formatdate
 
 import h11
 
-from .httputil import responses
+from .httputil import HTTPHeaders, responses
+
+_NO_BODY = frozenset({204, 304})
 
 
 class _DateCache:
@@ -65,3 +67,57 @@ def head_size(event: h11.Request) -> int:
     for name, value in event.headers:
         size += len(name) + len(value) + 4
     return size
+
+
+def encode_headers(
+    headers: HTTPHeaders, status: int, length: int | None
+) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """Response headers as h11 takes them, checked, with Date and Content-Length added.
+
+    Names are checked against the token grammar and values for CR, LF and NUL here, so
+    that h11 can be spared its own (slower) checks; Content-Length and Transfer-Encoding
+    are checked too, since h11 would refuse them only after changing its state.
+
+    Args:
+        headers: the headers the application set.
+        status: the response status.
+        length: the body's length when the whole body is known, else None.
+
+    Returns:
+        The header list and whether it has a Content-Length.
+
+    Raises:
+        ValueError: a name, value or framing header that must not be sent.
+    """
+    raw = []
+    has_date = has_length = False
+    names = checked_names
+    for name, values in headers._as_list.items():
+        raw_name = names.get(name)
+        if raw_name is None:
+            raw_name = check_header_name(name)
+        if name == "Date":
+            has_date = True
+        elif name == "Content-Length":
+            has_length = True
+            _check_framing(name, values, "0123456789")
+        elif name == "Transfer-Encoding":
+            _check_framing(name, values, "chunked")
+        for value in values:
+            if "\n" in value or "\r" in value or "\0" in value:
+                raise ValueError(f"Unsafe value for header {name}: {value!r}")
+            raw.append((raw_name, value.encode("latin-1")))
+    if not has_date:
+        raw.append((b"Date", date_cache.get()))
+    if not has_length and length is not None and status >= 200 and status not in _NO_BODY:
+        raw.append((b"Content-Length", b"%d" % length))
+        has_length = True
+    return raw, has_length
+
+
+def _check_framing(name: str, values: list[str], allowed: str) -> None:
+    if allowed == "chunked":
+        if values != ["chunked"]:
+            raise ValueError(f"Unsupported {name}: {values!r} (only 'chunked' is allowed)")
+    elif len(values) != 1 or not values[0] or values[0].strip(allowed):
+        raise ValueError(f"Invalid {name}: {values!r}")

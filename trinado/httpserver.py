@@ -62,7 +62,9 @@ class HTTPServer(ConnectionTracker):
         max_body_size: largest request body; a larger Content-Length gets 413.
         max_buffer_size: Tornado's name for the default of ``max_body_size``.
         header_timeout: seconds a client gets to send a whole request head.
-        body_timeout: seconds a client gets to send a whole request body.
+        body_timeout: seconds a client gets to send a whole request body (None, the
+            default as in Tornado: no limit on the total; a body that stalls for
+            ``header_timeout`` seconds is cut off either way).
         idle_connection_timeout: seconds a keep-alive connection may wait for its next request.
         write_timeout: seconds one write to the client may take.
         handshake_timeout: seconds for the TLS handshake.
@@ -83,7 +85,7 @@ class HTTPServer(ConnectionTracker):
         max_body_size: int | None = None,
         max_buffer_size: int | None = None,
         header_timeout: float | None = 30.0,
-        body_timeout: float | None = 300.0,
+        body_timeout: float | None = None,
         idle_connection_timeout: float | None = 3600.0,
         write_timeout: float | None = 60.0,
         handshake_timeout: float | None = 10.0,
