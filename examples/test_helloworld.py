@@ -34,9 +34,9 @@ async def test_unknown_path(http_client: httpx.AsyncClient) -> None:
     assert response.status_code == 404
 
 
-async def test_base_url(base_url: str) -> None:
+async def test_server_url(server_url: str) -> None:
     async with httpx.AsyncClient() as client:
-        response = await client.get(base_url + "/")
+        response = await client.get(server_url + "/")
     assert response.status_code == 200
 
 

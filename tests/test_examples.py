@@ -598,3 +598,11 @@ async def test_open_test_client_serves_the_app() -> None:
     async with open_test_client(helloworld.make_app()) as client:
         response = await client.get("/")
     assert response.text == "Hello, world"
+
+
+async def test_open_test_server_lets_exceptions_through_unwrapped() -> None:
+    from trinado.testing import open_test_server as serve_for_test
+
+    with pytest.raises(KeyError):
+        async with serve_for_test(helloworld.make_app()):
+            raise KeyError("from the test body")

@@ -17,7 +17,7 @@ Tests need pytest-trio (``trio_mode = true``) and, for ``http_client``, httpx.
 Fixtures:
     http_server: the running :class:`~trinado.httpserver.HTTPServer` serving ``app``.
     http_server_options: override to pass options (timeouts, limits, ...) to the server.
-    base_url: ``"http://127.0.0.1:<port>"`` of that server.
+    server_url: ``"http://127.0.0.1:<port>"`` of that server.
     http_client: an ``httpx.AsyncClient`` whose ``base_url`` is the server.
 """
 
@@ -37,12 +37,12 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
-    "base_url",
     "http_client",
     "http_server",
     "http_server_options",
     "open_test_client",
     "open_test_server",
+    "server_url",
 ]
 
 
@@ -57,14 +57,21 @@ async def open_test_server(app: Any, **server_options: Any) -> AsyncIterator[HTT
     Yields:
         The running server; ``server.port`` is the port it listens on.
     """
+    error: Exception | None = None
     async with trio.open_nursery() as nursery:
         server: HTTPServer = await nursery.start(
             functools.partial(serve, app, 0, "127.0.0.1", handle_signals=False, **server_options)
         )
         try:
             yield server
+        except Exception as exc:
+            # Raised again below, outside the nursery, so that it is not wrapped in an
+            # exception group: `pytest.raises(KeyError)` around the block keeps working.
+            error = exc
         finally:
             nursery.cancel_scope.cancel()
+    if error is not None:
+        raise error
 
 
 @asynccontextmanager
@@ -108,15 +115,19 @@ async def http_server(
 
 
 @pytest.fixture
-def base_url(http_server: HTTPServer) -> str:
-    """The URL of the test server, without a trailing slash."""
+def server_url(http_server: HTTPServer) -> str:
+    """The URL of the test server, without a trailing slash.
+
+    (Not named ``base_url``: pytest-base-url, which browser-testing plugins use, has a
+    fixture of that name.)
+    """
     return f"http://127.0.0.1:{http_server.port}"
 
 
 @pytest.fixture
-async def http_client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def http_client(server_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client whose relative URLs go to the test server."""
     import httpx
 
-    async with httpx.AsyncClient(base_url=base_url) as client:
+    async with httpx.AsyncClient(base_url=server_url) as client:
         yield client
