@@ -405,6 +405,7 @@ class HTTP1Connection(ResponseWriter):
         if h11conn.our_state is not h11.DONE or h11conn.their_state is not h11.DONE:
             return False
         h11conn.start_next_cycle()
+        self._response_started = self._response_finished = False
         return True
 
     def _restart_http10(self) -> bool:
@@ -419,6 +420,7 @@ class HTTP1Connection(ResponseWriter):
         )
         if data:  # (receive_data(b"") would mean end of file)
             self._h11.receive_data(data)
+        self._response_started = self._response_finished = False
         return True
 
     async def _close(self) -> None:
