@@ -92,6 +92,33 @@ class HTTP1Connection(ResponseWriter):
         protocol: ``"http"`` or ``"https"``.
     """
 
+    # Thousands of these live at once (idle keep-alive connections, WebSockets): no __dict__.
+    __slots__ = (
+        "_body",
+        "_body_done",
+        "_close_callback",
+        "_closed",
+        "_cut_off",
+        "_fd",
+        "_gzip_body",
+        "_h11",
+        "_handle_request",
+        "_is_head",
+        "_nursery",
+        "_phase",
+        "_request",
+        "_request_active",
+        "_scope",
+        "_tracker",
+        "_upgraded",
+        "_watcher_done",
+        "_watcher_scope",
+        "context",
+        "on_shutdown",
+        "params",
+        "stream",
+    )
+
     def __init__(
         self,
         stream: trio.abc.Stream,
@@ -128,6 +155,9 @@ class HTTP1Connection(ResponseWriter):
         self._request_active = False
         self._cut_off = False  # a request was cancelled from outside (server shutdown)
         self._upgraded = False  # the connection left HTTP (a WebSocket); see upgrade()
+        #: Called at server shutdown while the connection is upgraded (a WebSocket sets it
+        #: to close itself with 1001 without keeping a task to watch for shutdown).
+        self.on_shutdown: Callable[[], object] | None = None
         self._is_head = False
         self._response_started = False
         self._response_finished = False
@@ -456,6 +486,14 @@ class HTTP1Connection(ResponseWriter):
         """Set when the server begins a graceful shutdown."""
         return self._tracker.shutdown_started
 
+    @property
+    def nursery(self) -> trio.Nursery | None:
+        """The connection's nursery, for helper tasks of an upgraded connection.
+
+        Such tasks must end (be cancelled) before the handler returns.
+        """
+        return self._nursery
+
     async def upgrade(self, headers: list[tuple[bytes, bytes]]) -> tuple[trio.abc.Stream, bytes]:
         """Answer ``101 Switching Protocols`` and hand the connection over.
 
@@ -501,6 +539,8 @@ class HTTP1Connection(ResponseWriter):
         """The server is stopping: close now if idle, else after the current response."""
         if self._phase == "idle":
             self._scope.cancel()
+        elif self.on_shutdown is not None:
+            self.on_shutdown()
 
     # ------------------------------------------------------ disconnect watcher
 

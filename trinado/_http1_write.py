@@ -35,6 +35,18 @@ _END_OF_MESSAGE = h11.EndOfMessage()
 class ResponseWriter:
     """Response output for a connection; the state it uses is set up by the connection."""
 
+    __slots__ = (
+        "_blocked",
+        "_body_failed",
+        "_keep_alive_http10",
+        "_peer_gone",
+        "_response_finished",
+        "_response_started",
+        "_send_waiters",
+        "_sending",
+        "_unyielded",
+    )
+
     stream: trio.abc.Stream
     params: HTTP1ConnectionParameters
     context: ConnectionContext
