@@ -430,3 +430,17 @@ def test_default_namespace_functions_are_trinado_escape() -> None:
     assert template.generate(x=escape.xhtml_escape, u=escape.url_escape, j=escape.json_encode) == (
         b"True"
     )
+
+
+def test_apply_or_escape_function_must_return_text() -> None:
+    with pytest.raises(TypeError, match="must return str or bytes"):
+        render("{% apply f %}x{% end %}", f=lambda data: None)
+    with pytest.raises(TypeError, match="must return str or bytes"):
+        render("{% autoescape f %}{{ 1 }}", f=len)
+
+
+def test_text_that_cannot_be_utf8_raises() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        render("{% raw s %}", s="\udcff")
+    with pytest.raises(UnicodeDecodeError):
+        render("{{ b }}", b=b"\xff")  # escaping reads bytes as UTF-8, as Tornado does

@@ -56,7 +56,7 @@ class Undecodable(str):
 
 
 def _piece(value: Any) -> str:
-    """Text for a value Tornado would pass through ``_tt_utf8`` (str or bytes only)."""
+    """Text of what an escaping or ``apply`` function returned (str or bytes, as in Tornado)."""
     if isinstance(value, str):
         return value
     if isinstance(value, bytes):
@@ -66,7 +66,9 @@ def _piece(value: Any) -> str:
             piece = Undecodable(value.decode("utf-8", "surrogateescape"))
             piece.raw = value
             return piece
-    raise TypeError(f"Expected bytes, unicode, or None; got {type(value)!r}")
+    raise TypeError(
+        f"template escaping and apply functions must return str or bytes, not {type(value)!r}"
+    )
 
 
 def raw(value: Any) -> str:
