@@ -28,9 +28,16 @@ PUBLIC_MODULES = [
     "trinado.httputil",
     "trinado.escape",
     "trinado.locale",
+    "trinado.template",
     "trinado.testing",
     "trinado.log",
     "trinado.iostream",
+    "trinado.security",
+    "trinado.static",
+    "trinado.websocket",
+    "trinado.httpclient",
+    "trinado.template",
+    "trinado.auth",
 ]
 
 

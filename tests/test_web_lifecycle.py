@@ -435,6 +435,20 @@ async def test_a_304_set_by_the_handler_carries_an_etag() -> None:
     assert response.headers["etag"].startswith('"')
 
 
-def test_xsrf_cookies_is_refused_until_it_is_supported() -> None:
-    with pytest.raises(NotImplementedError, match="xsrf_cookies"):
-        Application([], xsrf_cookies=True)
+class GetOnlyHandler(RequestHandler):
+    SUPPORTED_METHODS = ("GET",)
+
+    def get(self) -> None:
+        self.write("got")
+
+
+async def test_405_reads_the_body_and_keeps_the_connection(memory_server: Any) -> None:
+    server = await memory_server(Application([(r"/", GetOnlyHandler)]))
+    client = server.client()
+    await client.request("POST", "/", body=b"x" * 5000)
+    response, _ = await client.response()
+    assert response.status_code == 405
+    await client.request("GET", "/")
+    response, body = await client.response()
+    assert (response.status_code, body) == (200, b"got")
+    assert server.server.connection_count == 1

@@ -319,9 +319,14 @@ async def test_nested_rules_and_callable_targets() -> None:
         assert (await client.get("/raw/z")).status_code == 404
 
 
-def test_transforms_are_not_supported_yet() -> None:
-    with pytest.raises(NotImplementedError):
-        Application(transforms=[object])
+def test_transforms_default_to_gzip_only_when_compress_response_is_set() -> None:
+    # (The transforms themselves are tested in test_compression.py.)
+    from trinado.web import GZipContentEncoding, OutputTransform
+
+    assert Application().transforms == []
+    assert Application(compress_response=True).transforms == [GZipContentEncoding]
+    assert Application(gzip=True).transforms == [GZipContentEncoding]
+    assert Application(transforms=[OutputTransform], gzip=True).transforms == [OutputTransform]
 
 
 def test_web_exports() -> None:

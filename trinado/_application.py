@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ._builtin_handlers import ErrorHandler
+from ._compression import GZipContentEncoding, OutputTransform
 from ._handler_base import HandlerBase
+from ._ui_modules import default_ui_modules, load_ui_methods, load_ui_modules
 from .log import access_log
 from .routing import AnyMatches, DefaultHostMatches, HostMatches, ReversibleRuleRouter, Rule
+from .static import _static_routes
 
 if TYPE_CHECKING:
     from ._request_handler import RequestHandler
@@ -52,37 +55,48 @@ class Application:
     Args:
         handlers: The routes.
         default_host: A host name for requests that no host pattern matches.
-        transforms: Output transforms; not supported yet (must be empty or ``None``).
+        transforms: Output transform classes (`~trinado.web.OutputTransform`); by default
+            `~trinado.web.GZipContentEncoding` when ``compress_response`` (or ``gzip``) is
+            set, else none.
         **settings: Application settings, as in Tornado: ``debug``, ``serve_traceback``,
             ``log_function``, ``default_handler_class``, ``default_handler_args``,
-            ``login_url``, and whatever the application itself uses. ``debug=True`` turns on
-            ``serve_traceback`` (and sets ``autoreload``, ``compiled_template_cache`` and
-            ``static_hash_cache`` as Tornado does) unless they are given.
-
-    Raises:
-        NotImplementedError: If ``transforms`` is not empty.
+            ``login_url``, the template settings (``template_path``, ``template_loader``,
+            ``autoescape``, ``compiled_template_cache``, ``template_whitespace``,
+            ``ui_modules``, ``ui_methods``), the security settings (``cookie_secret``,
+            ``key_version``, ``xsrf_cookies``, ``xsrf_cookie_version``, ``xsrf_cookie_name``,
+            ``xsrf_cookie_kwargs``), the static file settings (``static_path``,
+            ``static_url_prefix``, ``static_handler_class``, ``static_handler_args``,
+            ``static_hash_cache``; ``static_path`` adds the routes ``static_url_prefix +
+            "(.*)"``, ``/favicon.ico`` and ``/robots.txt``), ``compress_response`` (alias
+            ``gzip``), and whatever the application itself uses.
+            ``debug=True`` turns on ``serve_traceback`` (and sets ``autoreload``,
+            ``compiled_template_cache`` and ``static_hash_cache`` as Tornado does) unless
+            they are given.
 
     Attributes:
+        transforms: The output transform classes; each request gets an instance of each.
         settings: The settings (a dict; handlers see it as ``self.settings``).
         default_host: As given.
         default_router: The top router: host rules, then the wildcard router.
         wildcard_router: The router of the routes given here (any host).
+        ui_modules: The UI modules templates can use, by name: the built-in ``linkify``,
+            ``xsrf_form_html`` and ``Template``, plus those of the ``ui_modules`` setting.
+        ui_methods: The functions of the ``ui_methods`` setting, by name.
     """
 
     def __init__(
         self,
         handlers: _RuleList | None = None,
         default_host: str | None = None,
-        transforms: list[Any] | None = None,
+        transforms: list[type[OutputTransform]] | None = None,
         **settings: Any,
     ) -> None:
-        if transforms:
-            raise NotImplementedError("output transforms are not supported yet")
-        if settings.get("xsrf_cookies"):
-            # Running a ported app without the protection it asks for would be worse than
-            # refusing to start.
-            raise NotImplementedError("xsrf_cookies is not supported yet")
-        self.transforms: list[Any] = []
+        if transforms is None:
+            self.transforms: list[type[OutputTransform]] = []
+            if settings.get("compress_response") or settings.get("gzip"):
+                self.transforms.append(GZipContentEncoding)
+        else:
+            self.transforms = list(transforms)
         self.default_host = default_host
         self.settings: dict[str, Any] = settings
         if settings.get("debug"):
@@ -90,8 +104,22 @@ class Application:
             settings.setdefault("compiled_template_cache", False)
             settings.setdefault("static_hash_cache", False)
             settings.setdefault("serve_traceback", True)
+        self.ui_modules = default_ui_modules()
+        self.ui_methods: dict[str, Callable[..., Any]] = {}
+        load_ui_modules(self.ui_modules, settings.get("ui_modules", {}))
+        load_ui_methods(self.ui_methods, settings.get("ui_methods", {}))
+        if settings.get("static_path"):
+            handlers = [*_static_routes(settings), *(handlers or [])]
         self.wildcard_router = ReversibleRuleRouter(handlers)
         self.default_router = ReversibleRuleRouter([Rule(AnyMatches(), self.wildcard_router)])
+
+    def add_transform(self, transform_class: type[OutputTransform]) -> None:
+        """Adds an output transform class, applied to every response from now on.
+
+        Args:
+            transform_class: A subclass of `~trinado.web.OutputTransform`.
+        """
+        self.transforms.append(transform_class)
 
     def add_handlers(self, host_pattern: str, host_handlers: _RuleList) -> None:
         r"""Adds routes that apply only to requests for hosts matching ``host_pattern``.

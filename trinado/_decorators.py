@@ -89,6 +89,10 @@ def _check_authenticated(handler: RequestHandler) -> bool:
     if "?" not in url:
         # An absolute login URL gets an absolute "next" too.
         next_url = request.full_url() if urllib.parse.urlsplit(url).scheme else request.uri
+        if _is_protocol_relative(next_url):
+            # A request for "//evil.example/" would make next name another host, which a
+            # login page redirecting to next after logging in would follow.
+            raise HTTPError(403, "cannot redirect path with two initial slashes")
         url += "?" + urllib.parse.urlencode({"next": next_url})
     handler.redirect(url)
     return True
@@ -100,7 +104,9 @@ def authenticated(method: _Method) -> _Method:
     Without one, GET and HEAD requests are redirected to the ``login_url`` setting (see
     ``get_login_url``) with a ``next`` query argument holding the requested URI (the full
     URL when the login URL is absolute; nothing is added when the login URL already has a
-    query); other methods get a 403. Works on ``async def`` and plain methods.
+    query); other methods get a 403. A request whose URI a browser would read as another
+    host (``//evil.example/``, ``/\\evil.example/``) gets a 403 instead of a ``next``
+    pointing there. Works on ``async def`` and plain methods.
 
     Args:
         method: The handler method.

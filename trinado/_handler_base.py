@@ -12,10 +12,12 @@ from http.cookies import Morsel
 from typing import TYPE_CHECKING, Any, overload
 
 from ._errors import HTTPError, MissingArgumentError
+from ._security_mixin import SecurityMixin
 
 if TYPE_CHECKING:
     from ._application import Application
     from .httputil import HTTPServerRequest
+    from .locale import Locale
 
 __all__ = ["HandlerBase"]
 
@@ -32,7 +34,7 @@ _CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0e-\x1f]")
 _NO_USER = object()
 
 
-class HandlerBase:
+class HandlerBase(SecurityMixin):
     """The part of a handler that reads the request; subclasses decide how to answer.
 
     Applications create handlers, one per request; do not create them yourself, and
@@ -420,3 +422,73 @@ class HandlerBase:
             KeyError: If no route has that name.
         """
         return self.application.reverse_url(name, *args)
+
+    # ----------------------------------------------------------------------------------
+    # Locale
+
+    _locale: Locale
+
+    @property
+    def locale(self) -> Locale:
+        """The locale of this request (a `trinado.locale.Locale`), found on first use.
+
+        It is what `get_user_locale` returns, or if that is ``None``, what
+        `get_browser_locale` finds in the ``Accept-Language`` header. It can also be set.
+        """
+        try:
+            return self._locale
+        except AttributeError:
+            pass
+        found = self.get_user_locale()
+        if found is None:
+            found = self.get_browser_locale()
+        self._locale = found
+        return found
+
+    @locale.setter
+    def locale(self, value: Locale) -> None:
+        self._locale = value
+
+    def get_user_locale(self) -> Locale | None:
+        """Override to choose the locale from the user, for example a saved preference.
+
+        Returns:
+            A locale (such as ``trinado.locale.get("fr_FR")``), or ``None`` (the default)
+            to use `get_browser_locale`.
+        """
+        return None
+
+    def get_browser_locale(self, default: str = "en_US") -> Locale:
+        """Picks the supported locale that best fits the ``Accept-Language`` header.
+
+        Languages are tried by decreasing quality (``q=``; 1 when absent, those with 0 or
+        an invalid value are left out), each matched with `trinado.locale.get`.
+
+        Args:
+            default: The locale code to use when the request has no such header or no
+                language in it with a positive quality.
+
+        Returns:
+            The closest supported locale (the default locale if none fits).
+        """
+        from .locale import get as get_locale
+
+        header = self.request.headers.get("Accept-Language")
+        if header is not None:
+            weighted: list[tuple[str, float]] = []
+            for language in header.split(","):
+                parts = language.strip().split(";")
+                score = 1.0
+                if len(parts) > 1 and parts[1].strip().startswith("q="):
+                    try:
+                        score = float(parts[1].strip()[2:])
+                    except ValueError:
+                        score = 0.0
+                    if score < 0:
+                        score = 0.0
+                if score > 0:
+                    weighted.append((parts[0], score))
+            if weighted:
+                weighted.sort(key=lambda pair: pair[1], reverse=True)
+                return get_locale(*(code for code, _ in weighted))
+        return get_locale(default)

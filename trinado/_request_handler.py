@@ -21,8 +21,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from . import escape
+from ._compression import _OutputTransformsMixin
 from ._errors import Finish, HTTPError
 from ._handler_base import HandlerBase
+from ._rendering import RenderingMixin
+from ._static_url import _StaticURLMixin
 from ._version import __version__
 from .httputil import HTTPHeaders, HTTPInputError, ResponseStartLine, format_timestamp, responses
 from .iostream import StreamClosedError
@@ -44,12 +47,16 @@ _DEFAULT_CONTENT_TYPE = "text/html; charset=UTF-8"
 _VALID_HEADER_VALUE_RE = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")
 # A reason phrase: at least one of tab, space, visible ASCII or obs-text.
 _REASON_PHRASE_RE = re.compile(r"[\t \x21-\x7e\x80-\xff]+")
+# A field name (RFC 9110 token); set_header refuses others before they reach the connection.
+_HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _COOKIE_VALUE_FORBIDDEN_RE = re.compile(r"[\x00-\x20]")
 _COOKIE_ATTR_FORBIDDEN_RE = re.compile(r"[\x00-\x20;\x7f]")
 _ETAG_RE = re.compile(rb'\*|(?:W/)?"[^"]*"')
 
 # Methods Tornado routes to a handler method of the same name in lower case.
 _METHOD_ATTRS = {m: m.lower() for m in ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")}
+# Methods the xsrf_cookies setting does not check.
+_XSRF_SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 _LIST_WRITE_MESSAGE = (
     "write() only accepts bytes, unicode, and dict objects. Lists not accepted for "
@@ -97,7 +104,7 @@ class _FinishAwaitable:
         return self._handler._send_finished().__await__()
 
 
-class RequestHandler(HandlerBase):
+class RequestHandler(RenderingMixin, _StaticURLMixin, _OutputTransformsMixin, HandlerBase):
     """Base class of HTTP request handlers: define ``get``, ``post``, ... in a subclass.
 
     Handler methods may be ``async def`` or plain ``def``. Output methods (`write`,
@@ -265,9 +272,12 @@ class RequestHandler(HandlerBase):
                 (formatted as an HTTP date).
 
         Raises:
-            ValueError: If the value contains CR, LF or another control character.
+            ValueError: If the value contains CR, LF or another control character, or the
+                name is not a valid header name.
             TypeError: If the value has another type.
         """
+        if _HEADER_NAME_RE.fullmatch(name) is None:
+            raise ValueError(f"Invalid header name {name!r}")
         self._headers[name] = self._convert_header_value(value)
 
     def add_header(self, name: str, value: _HeaderTypes) -> None:
@@ -368,13 +378,18 @@ class RequestHandler(HandlerBase):
         self._write_buffer = []
         if not self._headers_written:
             self._headers_written = True
+            if self.application.transforms:
+                chunk = self._transform_first(chunk, finishing=False)
             if self.request.method == "HEAD":
                 chunk = b""
             self._add_cookie_headers()
             start_line = ResponseStartLine("", self._status_code, self._reason)
             await conn.write_headers(start_line, self._headers, chunk)
-        elif chunk and self.request.method != "HEAD":
-            await conn.write(chunk)
+        else:
+            if self._transforms is not None:
+                chunk = self._transform_next(chunk, finishing=False)
+            if chunk and self.request.method != "HEAD":
+                await conn.write(chunk)
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> _FinishAwaitable:
         """Ends the response; it is sent when the handler method returns.
@@ -433,11 +448,15 @@ class RequestHandler(HandlerBase):
             buffer = self._write_buffer
             self._write_buffer = []
             if self._headers_written:
+                if self._transforms is not None:
+                    buffer = [self._transform_next(b"".join(buffer), finishing=True)]
                 if buffer and self.request.method != "HEAD":
                     await conn.write(b"".join(buffer))
                 await conn.finish()
             else:
                 self._headers_written = True
+                if self.application.transforms:
+                    buffer = [self._transform_first(b"".join(buffer), finishing=True)]
                 if self.request.method == "HEAD" or not buffer:
                     body = b""
                 elif len(buffer) == 1:
@@ -796,20 +815,25 @@ class RequestHandler(HandlerBase):
     ) -> None:
         request = self.request
         method = request.method
-        if method not in self.SUPPORTED_METHODS:
-            raise HTTPError(405)
         streaming = self._stream_request_body
         if not streaming:
+            # As in Tornado, the body is read before anything else (even a 405), so the
+            # connection can serve the client's next request.
             headers = request.headers
             if "Content-Length" in headers or "Transfer-Encoding" in headers:
                 if not await self._read_body():
                     return
-                try:
-                    request._parse_body()
-                except HTTPInputError as exc:
-                    raise HTTPError(400, "Invalid body: %s", exc) from exc
+                if method in self.SUPPORTED_METHODS:
+                    try:
+                        request._parse_body()
+                    except HTTPInputError as exc:
+                        raise HTTPError(400, "Invalid body: %s", exc) from exc
+        if method not in self.SUPPORTED_METHODS:
+            raise HTTPError(405)
         if path_args or path_kwargs:
             self._decode_path_arguments(path_args, path_kwargs)
+        if method not in _XSRF_SAFE_METHODS and self.application.settings.get("xsrf_cookies"):
+            self.check_xsrf_cookie()
         result = self.prepare()
         if result is not None:
             await result

@@ -24,6 +24,8 @@ from ._application import Application as Application
 from ._builtin_handlers import ErrorHandler as ErrorHandler
 from ._builtin_handlers import FallbackHandler as FallbackHandler
 from ._builtin_handlers import RedirectHandler as RedirectHandler
+from ._compression import GZipContentEncoding as GZipContentEncoding
+from ._compression import OutputTransform as OutputTransform
 from ._decorators import addslash as addslash
 from ._decorators import authenticated as authenticated
 from ._decorators import removeslash as removeslash
@@ -32,21 +34,43 @@ from ._errors import Finish as Finish
 from ._errors import HTTPError as HTTPError
 from ._errors import MissingArgumentError as MissingArgumentError
 from ._request_handler import RequestHandler as RequestHandler
+from ._ui_modules import TemplateModule as TemplateModule
+from ._ui_modules import UIModule as UIModule
 from .routing import URLSpec as URLSpec
 from .routing import url as url
+from .security import DEFAULT_SIGNED_VALUE_MIN_VERSION as DEFAULT_SIGNED_VALUE_MIN_VERSION
+from .security import DEFAULT_SIGNED_VALUE_VERSION as DEFAULT_SIGNED_VALUE_VERSION
+from .security import MAX_SUPPORTED_SIGNED_VALUE_VERSION as MAX_SUPPORTED_SIGNED_VALUE_VERSION
+from .security import MIN_SUPPORTED_SIGNED_VALUE_VERSION as MIN_SUPPORTED_SIGNED_VALUE_VERSION
+from .security import create_signed_value as create_signed_value
+from .security import decode_signed_value as decode_signed_value
+from .security import get_signature_key_version as get_signature_key_version
+from .static import StaticFileHandler as StaticFileHandler
 
 __all__ = [
+    "DEFAULT_SIGNED_VALUE_MIN_VERSION",
+    "DEFAULT_SIGNED_VALUE_VERSION",
+    "MAX_SUPPORTED_SIGNED_VALUE_VERSION",
+    "MIN_SUPPORTED_SIGNED_VALUE_VERSION",
     "Application",
     "ErrorHandler",
     "FallbackHandler",
     "Finish",
+    "GZipContentEncoding",
     "HTTPError",
     "MissingArgumentError",
+    "OutputTransform",
     "RedirectHandler",
     "RequestHandler",
+    "StaticFileHandler",
+    "TemplateModule",
+    "UIModule",
     "URLSpec",
     "addslash",
     "authenticated",
+    "create_signed_value",
+    "decode_signed_value",
+    "get_signature_key_version",
     "removeslash",
     "stream_request_body",
     "url",
