@@ -63,7 +63,22 @@ _add_pyenv_versions_to_path()
 def tests(session: nox.Session) -> None:
     """Run the whole test suite."""
     session.install("-e", ".[test]")
+    _install_chromium(session)
     session.run("pytest", *session.posargs)
+
+
+def _install_chromium(session: nox.Session) -> None:
+    """Debian's chromium for the chat's browser test, when missing and we may install it.
+
+    Otherwise tests/test_chat_browser.py skips and says why.
+    """
+    if os.path.exists("/usr/bin/chromium"):
+        return
+    if shutil.which("apt-get") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        session.log("chromium missing and not installable here: the browser test will skip")
+        return
+    session.run("apt-get", "update", external=True)
+    session.run("apt-get", "install", "-y", "--no-install-recommends", "chromium", external=True)
 
 
 @nox.session
