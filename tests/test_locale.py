@@ -25,6 +25,10 @@ from trinado import locale
 from trinado.locale import CSVLocale, GettextLocale, Locale
 
 tornado_locale: Any = pytest.importorskip("tornado.locale")
+# Tornado 6.6 is the reference; Python 3.10 gets 6.5, which formats future dates differently.
+TORNADO_IS_THE_REFERENCE = tuple(
+    int(part) for part in pytest.importorskip("tornado").version.split(".")[:2]
+) >= (6, 6)
 
 HERE = Path(__file__).resolve().parent
 CSV_DIR = str(HERE / "translations" / "csv")
@@ -46,10 +50,13 @@ def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module.Locale, "_cache", {})
     monkeypatch.setattr(locale, "_utc_now", lambda: NOW)
     frozen = types.SimpleNamespace(
-        now=lambda tz=None: NOW, fromtimestamp=datetime.datetime.fromtimestamp
+        now=lambda tz=None: NOW,
+        utcnow=lambda: NOW.replace(tzinfo=None),
+        fromtimestamp=datetime.datetime.fromtimestamp,
     )
+    # (Tornado 6.6 reads datetime.UTC; 6.5, which Python 3.10 gets, datetime.timezone.)
     fake_datetime_module = types.SimpleNamespace(
-        datetime=frozen, timedelta=datetime.timedelta, UTC=UTC
+        datetime=frozen, timedelta=datetime.timedelta, UTC=UTC, timezone=datetime.timezone
     )
     monkeypatch.setattr(tornado_locale, "datetime", fake_datetime_module)
 
@@ -533,7 +540,8 @@ def ago(**delta: float) -> datetime.datetime:
 def test_format_date_english(date: datetime.datetime, kwargs: Any, expected: str) -> None:
     english = locale.get("en_US")
     assert english.format_date(date, **kwargs) == expected
-    assert tornado_locale.get("en_US").format_date(date, **kwargs) == expected
+    if TORNADO_IS_THE_REFERENCE:
+        assert tornado_locale.get("en_US").format_date(date, **kwargs) == expected
 
 
 def test_format_date_accepts_timestamps_and_aware_datetimes() -> None:
