@@ -23,6 +23,7 @@ import os
 import select
 import socket
 import stat
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -50,9 +51,6 @@ _OPEN_FLAGS = (
 _RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None) if hasattr(os, "preadv") else None
 # Errors meaning "this file system (or kernel) cannot do RWF_NOWAIT": use threads.
 _NOWAIT_UNSUPPORTED = {errno.EOPNOTSUPP, errno.EINVAL, getattr(errno, "ENOSYS", -1)}
-# Reads served from the cache do not wait, so every so many of them the task yields to
-# the scheduler, letting other connections run while a fast client downloads a big file.
-_YIELD_EVERY = 8
 
 
 def file_thread_limiter() -> trio.CapacityLimiter:
@@ -85,15 +83,23 @@ def _pread(fd: int, size: int, offset: int) -> bytes:
     return os.read(fd, size)  # pragma: no cover - Windows
 
 
+# One scratch buffer per thread for reads from the cache: the read and the copy out of it
+# happen with no checkpoint in between, so every task of a run can share it.
+_scratch = threading.local()
+
+
 def _pread_cached(fd: int, size: int, offset: int) -> bytes | None:
     """Reads from the page cache only; None when that would wait for the disk."""
     global _RWF_NOWAIT
     flags = _RWF_NOWAIT
     if flags is None:
         return None
-    buffer = bytearray(size)
+    buffer: bytearray | None = getattr(_scratch, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _scratch.buffer = bytearray(size)
+    view = memoryview(buffer)[:size]
     try:
-        count = os.preadv(fd, (buffer,), offset, flags)
+        count = os.preadv(fd, (view,), offset, flags)
     except BlockingIOError:
         return None
     except OSError as exc:
@@ -103,9 +109,7 @@ def _pread_cached(fd: int, size: int, offset: int) -> bytes | None:
         raise
     if count <= 0:
         return None  # end of file, or nothing cached: let a blocking read tell which
-    if count == size:
-        return bytes(buffer)
-    return bytes(memoryview(buffer)[:count])
+    return view[:count].tobytes()
 
 
 class FileRangeReader:
@@ -126,7 +130,6 @@ class FileRangeReader:
         self._offset = start
         self._end = end
         self._chunk_size = chunk_size
-        self._cached_reads = 0
         self.bytes_read = 0
 
     @classmethod
@@ -183,11 +186,10 @@ class FileRangeReader:
             if not data:
                 raise EOFError(f"file ended {self._end - self._offset} bytes early")
         else:
-            self._cached_reads += 1
-            if self._cached_reads % _YIELD_EVERY:
-                await trio.lowlevel.checkpoint_if_cancelled()
-            else:
-                await trio.lowlevel.checkpoint()
+            # Served from the cache without waiting: only a cancellation point. The write
+            # that follows a read yields to other tasks now and then (as the connection's
+            # writes do when the socket never makes them wait), so no yield is needed here.
+            await trio.lowlevel.checkpoint_if_cancelled()
         self._offset += len(data)
         self.bytes_read += len(data)
         return data
@@ -247,6 +249,11 @@ class SendPacer:
             self._poll = select.poll()
             self._poll.register(sock.fileno(), select.POLLOUT)
             self._low_water = _set_notsent_lowat(sock, 2 * chunk_size)
+
+    @property
+    def watches_flushes(self) -> bool:
+        """Whether `next_chunk_size` wants to know if flushes waited (else pass False)."""
+        return not self._low_water and not self._slow
 
     async def next_chunk_size(self, flush_waited: bool) -> int:
         """Waits until the socket can take the next chunk; returns the size to read.

@@ -10,8 +10,8 @@ It answers GET and HEAD with Tornado's behaviour: ``Accept-Ranges``, single byte
 (206, 416), ETags and Last-Modified with 304 answers, ten-year caching of versioned URLs
 (``?v=``, see `~trinado.web.RequestHandler.static_url`), and a 403 for any path that
 leads out of the directory, symlinks included. File contents are read in chunks without
-blocking the event loop, each chunk sent before the next is read, so a slow client costs
-one chunk of memory however large the file.
+blocking the event loop, each one only when the client's socket can take it, so a slow
+client costs at most one chunk of memory however large the file.
 """
 
 from __future__ import annotations
@@ -77,11 +77,12 @@ class StaticFileHandler(RequestHandler):
 
     **Reading.** Unless `get_content` is overridden, the file is read 64 KiB at a time
     (`CHUNK_SIZE`) from the page cache on the event loop when the data is cached, in a
-    worker thread otherwise, and each chunk is flushed to the client before the next is
-    read. An overridden `get_content` may return bytes, a synchronous iterable of bytes
-    (as in Tornado; each ``next()`` then runs in a worker thread) or an async iterable of
-    bytes (iterated on the event loop). The ETag hash of a file (its SHA-512) is computed
-    in a worker thread on the first request for it.
+    worker thread otherwise; each chunk is flushed to the client before the next is read,
+    and the next is read only when the client's socket has room for it. An overridden
+    `get_content` may return bytes, a synchronous iterable of bytes (as in Tornado; each
+    ``next()`` then runs in a worker thread) or an async iterable of bytes (iterated on the
+    event loop). The ETag hash of a file (its SHA-512) is computed in a worker thread on
+    the first request for it.
 
     Args:
         path: The directory to serve.
@@ -144,8 +145,11 @@ class StaticFileHandler(RequestHandler):
 
     @classmethod
     def reset(cls) -> None:
-        """Forgets the cached file versions (the ``static_hash_cache=False`` setting does
-        this on every request)."""
+        """Forgets the cached file versions.
+
+        With the ``static_hash_cache`` setting off, this happens whenever a static file is
+        requested or `static_url` is called.
+        """
         with cls._lock:
             cls._static_hashes = {}
 
@@ -254,12 +258,16 @@ class StaticFileHandler(RequestHandler):
                 del chunk  # held by the write buffer until sent, and no longer
                 if not reader.remaining:
                     break  # the last chunk goes out with the end of the response
-                started = trio.current_time()
-                await self.flush()
-                flush_waited = trio.current_time() - started > _FLUSH_WAITED
                 if pacer is None:
                     pacer = SendPacer(self.request.connection, size, self.SLOW_CHUNK_SIZE)
-                size = await pacer.next_chunk_size(flush_waited)
+                if pacer.watches_flushes:
+                    started = trio.current_time()
+                    await self.flush()
+                    waited = trio.current_time() - started > _FLUSH_WAITED
+                else:
+                    await self.flush()
+                    waited = False
+                size = await pacer.next_chunk_size(waited)
 
     async def _send_content(self, content: object) -> None:
         """Sends what an overridden `get_content` returned, flushing each piece."""
