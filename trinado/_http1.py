@@ -723,10 +723,18 @@ class HTTP1Connection(ResponseWriter):
                     return os.read(fd, _READ_SIZE)
                 except BlockingIOError:
                     pass
-                if phase is not None:
-                    self._set_deadline(phase, timeout)
+                # Before sleeping in epoll, let the other connections run once and look
+                # again: a client on a busy server has often sent its next request by then,
+                # which spares the epoll registration and wake-up.
                 self._blocked = True
                 self._unyielded = 0
+                await trio.lowlevel.checkpoint()
+                try:
+                    return os.read(fd, _READ_SIZE)
+                except BlockingIOError:
+                    pass
+                if phase is not None:
+                    self._set_deadline(phase, timeout)
                 while True:
                     await trio.lowlevel.wait_readable(fd)
                     try:
