@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -220,18 +220,21 @@ def free_port() -> int:
         return port
 
 
-def start_server(name: str, prefix: list[str]) -> Server:
+def start_server(name: str, prefix: list[str], servers: Mapping[str, str] | None = None) -> Server:
     """Start one server process on a free port.
 
     Args:
-        name: A key of :data:`SERVERS`.
+        name: A key of ``servers``.
         prefix: Command prefix (``taskset -c N``) or empty.
+        servers: Server names to their scripts under ``bench/peers``; :data:`SERVERS`
+            (the hello-world servers) by default.
 
     Returns:
         The started server; it may not be listening yet.
     """
     port = free_port()
-    command = [*prefix, sys.executable, str(PEERS / SERVERS[name]), "--port", str(port)]
+    script = (servers if servers is not None else SERVERS)[name]
+    command = [*prefix, sys.executable, str(PEERS / script), "--port", str(port)]
     log = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the server; stop_server closes it
     try:
         process = subprocess.Popen(
@@ -535,18 +538,19 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def write_results(data: dict[str, Any]) -> Path:
+def write_results(data: dict[str, Any], kind: str = "http_hello") -> Path:
     """Write the raw results as JSON under ``bench/results/``.
 
     Args:
         data: Everything to record.
+        kind: The benchmark's name, which starts the file name.
 
     Returns:
         The file written.
     """
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"http_hello-{stamp}.json"
+    path = RESULTS / f"{kind}-{stamp}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import platform
 import shutil
@@ -39,7 +38,6 @@ import trio
 from http_hello import (
     HOST,
     PEERS,
-    RESULTS,
     ROOT,
     STARTUP_TIMEOUT,
     BenchError,
@@ -51,6 +49,7 @@ from http_hello import (
     report,
     run_wrk,
     stop_server,
+    write_results,
 )
 
 #: Server name -> script under ``bench/peers/``; each takes ``--port``, ``--host``, ``--root``.
@@ -388,22 +387,6 @@ def report_memory(samples: list[MemorySample], servers: list[str]) -> dict[str, 
     return summary
 
 
-def write_results(data: dict[str, Any]) -> Path:
-    """Write the raw results as JSON under ``bench/results/``.
-
-    Args:
-        data: Everything to record.
-
-    Returns:
-        The file written.
-    """
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"static_files-{stamp}.json"
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
-
-
 def throughput(
     args: argparse.Namespace,
     root: Path,
@@ -551,7 +534,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             memory, memory_summary = memory_rounds(args, root, client_prefix, server_prefix, failed)
 
     path = write_results(
-        {
+        kind="static_files",
+        data={
             "benchmark": "static_files",
             "started": started,
             "argv": sys.argv[1:] if argv is None else list(argv),
@@ -578,7 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "failed": failed,
             "samples": [asdict(sample) for sample in samples],
             "memory_samples": [asdict(sample) for sample in memory],
-        }
+        },
     )
     print(f"\nraw results: {path.relative_to(ROOT)}")
     if failed:

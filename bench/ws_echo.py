@@ -39,7 +39,6 @@ from typing import IO, Any
 from http_hello import (
     HOST,
     PEERS,
-    RESULTS,
     ROOT,
     STARTUP_TIMEOUT,
     STARVED_CPU,
@@ -50,9 +49,10 @@ from http_hello import (
     _process_cpu_seconds,
     _ratio_lines,
     _versions,
-    free_port,
     pinning,
+    start_server,
     stop_server,
+    write_results,
 )
 from peers.ws_client import (
     MESSAGE_SIZE,
@@ -170,26 +170,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def start(name: str, prefix: list[str]) -> Server:
-    """Start one echo server process on a free port.
-
-    Args:
-        name: A key of :data:`SERVERS`.
-        prefix: Command prefix (``taskset -c N``) or empty.
-
-    Returns:
-        The started server; it may not be listening yet.
-    """
-    port = free_port()
-    command = [*prefix, sys.executable, str(PEERS / SERVERS[name]), "--port", str(port)]
-    log = tempfile.TemporaryFile()  # noqa: SIM115 -- stop_server closes it
-    try:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
-        )
-    except BaseException:
-        log.close()
-        raise
-    return Server(name=name, port=port, process=process, log=log)
+    """Start one echo server process (a key of :data:`SERVERS`) on a free port."""
+    return start_server(name, prefix, SERVERS)
 
 
 def check_echo(server: Server) -> None:
@@ -645,22 +627,6 @@ def memory_rounds(
     return samples, summary
 
 
-def write_results(data: dict[str, Any]) -> Path:
-    """Write the raw results as JSON under ``bench/results/``.
-
-    Args:
-        data: Everything to record.
-
-    Returns:
-        The file written.
-    """
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"ws_echo-{stamp}.json"
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run both measurements.
 
@@ -702,7 +668,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:
         versions["websockets"] = "missing"
     path = write_results(
-        {
+        kind="ws_echo",
+        data={
             "benchmark": "ws_echo",
             "started": started,
             "argv": sys.argv[1:] if argv is None else list(argv),
@@ -731,7 +698,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "failed": failed,
             "samples": {str(k): [asdict(s) for s in v] for k, v in samples.items()},
             "memory_samples": [asdict(s) for s in memory],
-        }
+        },
     )
     print(f"\nraw results: {path.relative_to(ROOT)}")
     if failed:
