@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s lint typecheck tests`` is what CI runs."""
+"""Development sessions: ``nox -s lint typecheck tests docs`` is what CI runs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "docs"]
 nox.options.reuse_existing_virtualenvs = False
 
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
@@ -59,26 +59,34 @@ def _find_python(version: str) -> str | None:
 _add_pyenv_versions_to_path()
 
 
+# Debian packages some tests drive: each test skips, saying why, where its program is missing.
+DEBIAN_PROGRAMS = {
+    "chromium": "/usr/bin/chromium",  # the chat demo's browser test
+    "redis-server": "/usr/bin/redis-server",  # the chat demo's shared store
+}
+
+
 @nox.session(python=_installed_pythons())
 def tests(session: nox.Session) -> None:
     """Run the whole test suite."""
     session.install("-e", ".[test]")
-    _install_chromium(session)
+    _install_debian_programs(session)
     session.run("pytest", *session.posargs)
 
 
-def _install_chromium(session: nox.Session) -> None:
-    """Debian's chromium for the chat's browser test, when missing and we may install it.
-
-    Otherwise tests/test_chat_browser.py skips and says why.
-    """
-    if os.path.exists("/usr/bin/chromium"):
+def _install_debian_programs(session: nox.Session) -> None:
+    """Install the programs of `DEBIAN_PROGRAMS` that are missing, when we may."""
+    missing = [name for name, path in DEBIAN_PROGRAMS.items() if not os.path.exists(path)]
+    if not missing:
         return
     if shutil.which("apt-get") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
-        session.log("chromium missing and not installable here: the browser test will skip")
+        session.log(f"{', '.join(missing)} missing and not installable here: their tests skip")
         return
-    session.run("apt-get", "update", external=True)
-    session.run("apt-get", "install", "-y", "--no-install-recommends", "chromium", external=True)
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", external=True, env=env)
+    session.run(
+        "apt-get", "install", "-y", "--no-install-recommends", *missing, external=True, env=env
+    )
 
 
 @nox.session
@@ -94,6 +102,15 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
     session.install("-e", ".[typecheck]")
     session.run("mypy", "--strict", "trinado")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with Sphinx; any warning fails the build."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "docs", "docs/_build/html"
+    )
 
 
 @nox.session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -71,7 +72,10 @@ class Application:
             ``gzip``), and whatever the application itself uses.
             ``debug=True`` turns on ``serve_traceback`` (and sets ``autoreload``,
             ``compiled_template_cache`` and ``static_hash_cache`` as Tornado does) unless
-            they are given.
+            they are given. One setting is trinado's own: ``lifespan``, a function taking
+            the application and returning an async context manager that `serve` enters
+            before it starts listening and exits after serving has stopped (open a
+            database pool or a message relay there; see `serve`).
 
     Attributes:
         transforms: The output transform classes; each request gets an instance of each.
@@ -112,6 +116,22 @@ class Application:
             handlers = [*_static_routes(settings), *(handlers or [])]
         self.wildcard_router = ReversibleRuleRouter(handlers)
         self.default_router = ReversibleRuleRouter([Rule(AnyMatches(), self.wildcard_router)])
+        self._nurseries: list[trio.Nursery] = []
+
+    @property
+    def nursery(self) -> trio.Nursery:
+        """A nursery for background tasks, open while `serve` runs.
+
+        Tasks started here outlive the request that started them (send an e-mail after
+        answering, say); when serving stops they are cancelled, after the connections have
+        finished and before the ``lifespan`` context exits.
+
+        Raises:
+            RuntimeError: The application is not being served.
+        """
+        if not self._nurseries:
+            raise RuntimeError("Application.nursery exists only while app.serve() runs")
+        return self._nurseries[0]
 
     def add_transform(self, transform_class: type[OutputTransform]) -> None:
         """Adds an output transform class, applied to every response from now on.
@@ -237,17 +257,46 @@ class Application:
         task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
         **server_options: Any,
     ) -> None:
-        """Serves this application over HTTP until cancelled.
+        """Serves this application over HTTP until shut down or cancelled.
 
-        A shortcut for `trinado.httpserver.serve`; ``await nursery.start(app.serve, 0)``
-        returns once listening, with the server's information (including the port).
+        ``trio.run(app.serve)`` serves on port 8888 until Ctrl-C or SIGTERM, which stop it
+        gracefully; ``await nursery.start(app.serve, 0)`` returns once listening, with the
+        `~trinado.httpserver.HTTPServer` (its ``port``, its ``shutdown()``).
+
+        The nursery tree, outermost first: the ``lifespan`` setting's context (when set),
+        then `nursery` (background tasks), then the server and its connections. Stopping
+        unwinds it in the other order: connections finish (up to ``shutdown_timeout``),
+        background tasks are cancelled, the lifespan context exits. As anywhere in Trio, an
+        exception escaping a background task stops the whole application: catch and log
+        what a task may raise.
 
         Args:
             port: The TCP port (0 picks a free one).
             host: The address to listen on (``""`` for all).
             task_status: For `trio.Nursery.start`.
-            **server_options: Options of `trinado.httpserver.serve`.
+            **server_options: Options of `trinado.httpserver.serve`: ``listeners`` (serve
+                on sockets that are already listening), ``unix_socket``, ``reuse_port``,
+                ``ssl_options``, ``xheaders``, timeouts and limits.
         """
         from .httpserver import serve
 
-        await serve(self, port=port, host=host, task_status=task_status, **server_options)
+        lifespan = self.settings.get("lifespan")
+        async with contextlib.AsyncExitStack() as stack:
+            if lifespan is not None:
+                await stack.enter_async_context(lifespan(self))
+            failure: Exception | None = None
+            async with trio.open_nursery() as nursery:
+                self._nurseries.append(nursery)
+                try:
+                    await serve(
+                        self, port=port, host=host, task_status=task_status, **server_options
+                    )
+                except Exception as exc:
+                    # Kept out of the nursery so that it is not wrapped in an
+                    # ExceptionGroup: a port in use is an OSError to the caller.
+                    failure = exc
+                finally:
+                    self._nurseries.remove(nursery)
+                    nursery.cancel_scope.cancel()
+            if failure is not None:
+                raise failure

@@ -376,6 +376,7 @@ async def serve(
     port: int = 8888,
     host: str = "",
     *,
+    listeners: Sequence[trio.abc.Listener[Any]] | None = None,
     unix_socket: str | None = None,
     reuse_port: bool = False,
     backlog: int | None = None,
@@ -395,6 +396,8 @@ async def serve(
         app: an :class:`~trinado.web.Application`, or an async callable taking a request.
         port: TCP port; 0 picks a free one.
         host: address to bind; ``""`` means every interface.
+        listeners: serve on these listeners (sockets already listening, perhaps inherited
+            from a parent process) instead of binding ``port`` or ``unix_socket``.
         unix_socket: serve on this Unix socket path instead of TCP.
         reuse_port: set SO_REUSEPORT so that several processes share the port.
         backlog: listen queue length.
@@ -412,8 +415,11 @@ async def serve(
             raise ValueError("Give ssl_context or ssl_options, not both")
         server_options["ssl_options"] = ssl_context
     server = HTTPServer(app, **server_options)
-    listeners: list[trio.SocketListener]
-    if unix_socket is not None:
+    if listeners is not None:
+        if unix_socket is not None:
+            raise ValueError("Give listeners or unix_socket, not both")
+        listeners = list(listeners)
+    elif unix_socket is not None:
         listeners = [await open_unix_listener(unix_socket, backlog=backlog)]
     else:
         try:
