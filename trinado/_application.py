@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
 
+from . import autoreload
 from ._builtin_handlers import ErrorHandler
 from ._compression import GZipContentEncoding, OutputTransform
 from ._handler_base import HandlerBase
@@ -202,12 +204,21 @@ class Application:
         else:
             level = _ERROR
         if access_log.isEnabledFor(level):
+            request = handler.request
+            milliseconds = 1000.0 * request.request_time()
             access_log.log(
                 level,
                 "%d %s %.2fms",
                 status,
                 handler._request_summary(),
-                1000.0 * handler.request.request_time(),
+                milliseconds,
+                extra={
+                    "status": status,
+                    "method": request.method,
+                    "uri": request.uri,
+                    "remote_ip": request.remote_ip,
+                    "request_time_ms": round(milliseconds, 2),
+                },
             )
 
     async def handle_request(self, request: HTTPServerRequest) -> None:
@@ -278,8 +289,15 @@ class Application:
                 on sockets that are already listening), ``unix_socket``, ``reuse_port``,
                 ``ssl_options``, ``xheaders``, timeouts and limits.
         """
-        from .httpserver import serve
+        from .httpserver import _is_main_task, serve
 
+        reload = (
+            bool(self.settings.get("autoreload"))
+            and not autoreload.is_supervised()
+            and _is_main_task()
+        )
+        if reload:
+            task_status = _StartReloader(self, task_status)
         lifespan = self.settings.get("lifespan")
         async with contextlib.AsyncExitStack() as stack:
             if lifespan is not None:
@@ -300,3 +318,22 @@ class Application:
                     nursery.cancel_scope.cancel()
             if failure is not None:
                 raise failure
+        if reload:
+            autoreload.exec_if_reload_requested()
+
+
+class _StartReloader:
+    """Passes on ``task_status.started`` and starts the autoreload watcher at that moment.
+
+    The watcher needs the server (to shut it down gracefully on a change), which exists only
+    once `~trinado.httpserver.serve` reports that it is listening.
+    """
+
+    def __init__(self, app: Application, outer: trio.TaskStatus[Any]) -> None:
+        self._app = app
+        self._outer = outer
+
+    def started(self, value: Any = None) -> None:
+        files = functools.partial(autoreload.watched_files, self._app)
+        self._app.nursery.start_soon(autoreload.autoreload_task, value.shutdown, files)
+        self._outer.started(value)
