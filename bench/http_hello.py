@@ -5,8 +5,12 @@ Rounds alternate the servers, the throughput ratio to Tornado is taken per round
 median of those ratios is reported. Absolute numbers on a shared machine swing a lot between
 runs; the ratios from one run are what to read. See ``bench/README.md``.
 
+With ``--workers N`` each server runs N processes on one port (trinado through
+``trinado.process.run_workers``, Tornado through ``fork_processes``), nothing is pinned and
+wrk runs two threads; server CPU is summed over the worker processes.
+
 Run: ``python bench/http_hello.py [--quick] [--rounds N] [--duration S] [--connections C]
-[--servers trinado,tornado,h11min]``
+[--servers trinado,tornado,h11min] [--workers N]``
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -44,6 +49,8 @@ SERVERS: dict[str, str] = {
     "tornado": "tornado_hello.py",
     "h11min": "h11_minimal.py",
 }
+#: The servers whose scripts take ``--workers N``.
+MULTIPROCESS = ("trinado", "tornado")
 BASELINE = "tornado"
 HOST = "127.0.0.1"
 EXPECTED_BODY = b"Hello, world"
@@ -173,6 +180,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--warmup", type=int, default=None, help="seconds of wrk warm-up per server (2)"
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help=f"processes per server ({', '.join(MULTIPROCESS)} only; turns pinning off)",
+    )
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 3 if args.quick else 5
@@ -186,6 +199,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--servers takes names from {', '.join(SERVERS)}; got {args.servers!r}")
     if len(set(names)) != len(names):
         parser.error("--servers lists a server twice")
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
+    if args.workers > 1:
+        single = [name for name in names if name not in MULTIPROCESS]
+        if single:
+            parser.error(f"--workers > 1 needs servers from {', '.join(MULTIPROCESS)}")
+        args.no_pin = True
     if args.rounds < 1 or args.duration < 1 or args.connections < 1 or args.warmup < 0:
         parser.error("--rounds, --duration and --connections must be >= 1, --warmup >= 0")
     args.servers = names
@@ -220,7 +240,12 @@ def free_port() -> int:
         return port
 
 
-def start_server(name: str, prefix: list[str], servers: Mapping[str, str] | None = None) -> Server:
+def start_server(
+    name: str,
+    prefix: list[str],
+    servers: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+) -> Server:
     """Start one server process on a free port.
 
     Args:
@@ -228,17 +253,24 @@ def start_server(name: str, prefix: list[str], servers: Mapping[str, str] | None
         prefix: Command prefix (``taskset -c N``) or empty.
         servers: Server names to their scripts under ``bench/peers``; :data:`SERVERS`
             (the hello-world servers) by default.
+        extra_args: More arguments for the server script (``--workers 2``).
 
     Returns:
         The started server; it may not be listening yet.
     """
     port = free_port()
     script = (servers if servers is not None else SERVERS)[name]
-    command = [*prefix, sys.executable, str(PEERS / script), "--port", str(port)]
+    command = [*prefix, sys.executable, str(PEERS / script), "--port", str(port), *extra_args]
     log = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the server; stop_server closes it
     try:
+        # A session of its own, so that stop_server reaches worker processes too.
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
         )
     except BaseException:
         log.close()
@@ -302,13 +334,14 @@ def stop_server(server: Server) -> None:
     Args:
         server: The server to stop.
     """
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
+    group = server.process.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    server.process.wait()
     server.log.close()
 
 
@@ -351,13 +384,25 @@ def parse_wrk(output: str) -> WrkResult:
 
 
 def _process_cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds a live process has used, from ``/proc``."""
+    """User plus system CPU seconds a live process and its live children have used.
+
+    Read from ``/proc``; the children count so that worker processes are included.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return float("nan")
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        child_seconds = _process_cpu_seconds(int(child))
+        if child_seconds == child_seconds:  # not NaN: the child may have just exited
+            total += child_seconds
+    return total
 
 
 def _children_cpu_seconds() -> float:
@@ -366,7 +411,7 @@ def _children_cpu_seconds() -> float:
 
 
 def run_wrk(
-    server: Server, prefix: list[str], duration: int, connections: int
+    server: Server, prefix: list[str], duration: int, connections: int, threads: int = 1
 ) -> tuple[WrkResult, float, float]:
     """Load one server with wrk and measure the CPU both sides used.
 
@@ -375,6 +420,7 @@ def run_wrk(
         prefix: Command prefix pinning wrk, or empty.
         duration: Seconds to run.
         connections: Concurrent keep-alive connections.
+        threads: wrk threads.
 
     Returns:
         The measurement, the server's CPU use and wrk's CPU use (1.0 is one full core).
@@ -385,7 +431,7 @@ def run_wrk(
     command = [
         *prefix,
         "wrk",
-        "-t1",
+        f"-t{threads}",
         f"-c{connections}",
         f"-d{duration}s",
         "--latency",
@@ -556,7 +602,9 @@ def write_results(data: dict[str, Any], kind: str = "http_hello") -> Path:
 
 
 @contextlib.contextmanager
-def running(names: list[str], prefix: list[str]) -> Iterator[list[Server]]:
+def running(
+    names: list[str], prefix: list[str], extra_args: Sequence[str] = ()
+) -> Iterator[list[Server]]:
     """Start the servers and stop them all on the way out, whatever happens.
 
     Args:
@@ -569,7 +617,7 @@ def running(names: list[str], prefix: list[str]) -> Iterator[list[Server]]:
     servers: list[Server] = []
     try:
         for name in names:
-            servers.append(start_server(name, prefix))
+            servers.append(start_server(name, prefix, extra_args=extra_args))
         yield servers
     finally:
         for server in servers:
@@ -609,13 +657,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples: list[Sample] = []
     warnings: dict[str, list[str]] = {}
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with running(args.servers, server_prefix) as servers:
+    worker_args = ["--workers", str(args.workers)] if args.workers > 1 else []
+    threads = min(args.workers, 2)
+    with running(args.servers, server_prefix, worker_args) as servers:
         live: list[Server] = []
         for server in servers:
             try:
                 check_response(server)
                 if args.warmup:
-                    run_wrk(server, client_prefix, args.warmup, args.connections)
+                    run_wrk(server, client_prefix, args.warmup, args.connections, threads)
             except BenchError as exc:
                 failed[server.name] = str(exc)
                 print(f"\nSKIPPING {server.name}: {exc}", file=sys.stderr)
@@ -629,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 load = os.getloadavg()[0]
                 try:
                     result, server_cpu, client_cpu = run_wrk(
-                        server, client_prefix, args.duration, args.connections
+                        server, client_prefix, args.duration, args.connections, threads
                     )
                 except BenchError as exc:
                     failed[server.name] = str(exc)
@@ -662,6 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "connections": args.connections,
                 "warmup_s": args.warmup,
                 "servers": args.servers,
+                "workers": args.workers,
                 "client_pin": client_prefix,
                 "server_pin": server_prefix,
             },

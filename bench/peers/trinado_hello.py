@@ -3,7 +3,10 @@
 The example itself serves on its default port; this wrapper imports its ``make_app()`` and
 calls ``app.serve(port, host)`` so the benchmark can pick a free port.
 
-Run: ``python bench/peers/trinado_hello.py --port 8888``
+With ``--workers N`` it serves from N processes through `trinado.process.run_workers`, as
+``python -m trinado --workers N`` does.
+
+Run: ``python bench/peers/trinado_hello.py --port 8888 [--workers 2]``
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8888)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--workers", type=int, default=1, help="processes (run_workers)")
     args = parser.parse_args()
-    app = load_example().make_app()
-    trio.run(functools.partial(app.serve, args.port, args.host))
+    make_app = load_example().make_app
+    if args.workers > 1:
+        from trinado.process import run_workers
+
+        sys.exit(run_workers(make_app, args.workers, port=args.port, host=args.host))
+    else:
+        trio.run(functools.partial(make_app().serve, args.port, args.host))

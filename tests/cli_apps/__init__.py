@@ -1,0 +1,1 @@
+"""Small applications that the command-line tests serve in subprocesses, and the harness."""

@@ -1,0 +1,777 @@
+"""Worker processes: several processes serving one port, each restarted when it dies.
+
+Two levels, both Unix-only (they need :func:`os.fork`):
+
+* :func:`run_workers` is what ``python -m trinado --workers N`` uses: the parent binds the
+  port, forks N workers that each run ``trio.run(app.serve, ...)``, restarts a worker that
+  dies, and stops them all gracefully on SIGTERM or SIGINT::
+
+      def make_app() -> Application:
+          return Application([(r"/", MainHandler)])
+
+      if __name__ == "__main__":
+          sys.exit(run_workers(make_app, 4, port=8888))
+
+* :func:`fork_processes` is Tornado's building block: it forks and returns the task id in each
+  child, while the parent stays inside it, restarting children that fail.
+
+Call either before anything has started Trio: a process must not fork while ``trio.run`` is
+running in it. The parent never runs Trio; it waits on signals and on its children.
+
+How workers share the port: on Linux every worker listens on its own socket bound with
+SO_REUSEPORT, and the kernel spreads new connections between them. The parent binds the port
+first, without listening and without SO_REUSEPORT: that fails if any server listens there
+already (even one using SO_REUSEPORT), resolves port 0 once, and keeps the port from being
+handed out as another program's port 0. Elsewhere, and for Unix sockets, the parent opens one
+listening socket and the workers inherit it.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import errno
+import functools
+import os
+import select
+import signal
+import socket
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from .log import gen_log
+
+if TYPE_CHECKING:
+    from ._application import Application
+    from .httpserver import HTTPServer
+
+__all__ = ["cpu_count", "fork_processes", "run_workers", "task_id"]
+
+_task_id: int | None = None
+
+# Restart back-off: more than _BURST deaths within _BURST_WINDOW seconds slows restarts down.
+_BURST = 5
+_BURST_WINDOW = 10.0
+_MAX_BACKOFF = 30.0
+# Extra time, past the shutdown timeout, that a stopping worker gets before SIGKILL.
+_STOP_MARGIN = 5.0
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_NO_FAMILY = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)
+_SIGCHLD: int = getattr(signal, "SIGCHLD", 0)  # only wakes the parent's wait; Unix only
+
+
+def cpu_count() -> int:
+    """The number of CPUs this process may run on (at least 1).
+
+    Returns:
+        The CPUs in this process's affinity mask where the OS tells, else all of them.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        with contextlib.suppress(OSError):
+            return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def task_id() -> int | None:
+    """The task id of this process, if :func:`fork_processes` or :func:`run_workers` made it.
+
+    Returns:
+        A number from 0 to N - 1 in a child, None elsewhere (also in the parent).
+    """
+    return _task_id
+
+
+def fork_processes(num_processes: int | None, max_restarts: int | None = None) -> int:
+    """Forks worker processes; returns the task id in each child, never in the parent.
+
+    Each child gets a task id from 0 to ``num_processes - 1`` and continues from here. The
+    parent stays inside this function: a child that dies from a signal or exits with a
+    non-zero status is started again with the same id; a child that exits with status 0 has
+    finished. When every child has finished, the parent exits with status 0. On SIGTERM or
+    SIGINT the parent sends SIGTERM to every child, waits for them (SIGKILL after 30 seconds,
+    or at once on a second signal) and exits (status 1 if one had to be killed).
+
+    Call this before ``trio.run``, then start Trio in each child.
+
+    Args:
+        num_processes: How many children; None or 0 (or less) means one per CPU.
+        max_restarts: How many restarts, in all, before giving up (100 when None).
+
+    Returns:
+        The task id, in a child.
+
+    Raises:
+        RuntimeError: ``os.fork`` is not available, Trio is running, this process already
+            called it, or (in the parent) children kept failing past ``max_restarts``.
+    """
+    _check_can_fork()
+    if _task_id is not None:
+        raise RuntimeError("fork_processes() was already called in this process")
+    if num_processes is None or num_processes <= 0:
+        num_processes = cpu_count()
+    gen_log.info("Starting %d processes", num_processes)
+    pool = _Pool(
+        num_processes,
+        max_restarts=100 if max_restarts is None else max_restarts,
+        stop_timeout=30.0,
+    )
+    child = pool.run()
+    if child is not None:
+        return child
+    if pool.gave_up:
+        raise RuntimeError("Too many child restarts, giving up")
+    sys.exit(pool.exit_code)
+
+
+def run_workers(
+    make_app: Callable[[], Application],
+    workers: int | None = None,
+    *,
+    port: int = 8888,
+    host: str = "",
+    unix_socket: str | None = None,
+    reuse_port: bool | None = None,
+    backlog: int | None = None,
+    shutdown_timeout: float = 10.0,
+    max_restarts: int | None = None,
+    on_ready: Callable[[int], None] | None = None,
+    **server_options: Any,
+) -> int:
+    """Serves an application from several processes on one port until SIGTERM or SIGINT.
+
+    The port is bound here, in the parent, before any worker exists: port 0 resolves once,
+    and a port in use fails here, once, with :class:`OSError`. Then ``workers`` processes are
+    forked; each calls ``make_app()`` and serves it with ``app.serve`` on the shared port.
+
+    The parent restarts a worker that dies (killed by a signal or exiting non-zero); when
+    workers keep dying (more than 5 in 10 seconds) it waits before each restart, longer and
+    longer (up to 30 seconds). A worker's death never affects the others.
+
+    SIGTERM or SIGINT to the parent stops every worker gracefully: each stops accepting and
+    gives its requests in flight ``shutdown_timeout`` seconds to finish. A worker still
+    running 5 seconds after that, or any worker after a second signal, is killed. Workers
+    also stop gracefully by themselves if the parent dies. Repeated signals sent to a
+    worker directly (as a terminal's Ctrl-C or systemd's stop do) do not hurry it.
+
+    Args:
+        make_app: Builds the application; called in each worker (a function returning an
+            application built before the call works too).
+        workers: How many worker processes; None or 0 means one per CPU.
+        port: The TCP port; 0 picks a free one (see ``on_ready``).
+        host: The address to listen on; ``""`` means every interface.
+        unix_socket: Serve on this Unix socket path instead of TCP (an old socket file there
+            is replaced).
+        reuse_port: Give each worker its own SO_REUSEPORT socket (True) or share one
+            inherited socket (False). None: SO_REUSEPORT on Linux, the shared socket elsewhere.
+        backlog: The listen queue length.
+        shutdown_timeout: Seconds requests in flight get to finish when stopping.
+        max_restarts: Give up (stop everything, return 1) after this many restarts in all;
+            None: never give up.
+        on_ready: Called in the parent, with the TCP port (0 for a Unix socket), once every
+            worker accepts connections.
+        **server_options: Options of :meth:`Application.serve <trinado.web.Application.serve>`
+            (``xheaders``, ``ssl_options``, timeouts, limits...).
+
+    Returns:
+        The exit status for the parent: 0 after a graceful stop, 1 if a worker had to be
+        killed or restarts were given up.
+
+    Raises:
+        RuntimeError: ``os.fork`` is not available or Trio is already running here.
+        ValueError: ``workers`` is negative, or ``reuse_port=True`` where the OS lacks it.
+        OSError: The port or socket path cannot be bound (in use, no permission...).
+    """
+    return _run_workers(
+        make_app,
+        workers,
+        bind=functools.partial(
+            _bind_sockets,
+            port=port,
+            host=host,
+            unix_socket=unix_socket,
+            reuse_port=reuse_port,
+            backlog=backlog,
+        ),
+        shutdown_timeout=shutdown_timeout,
+        max_restarts=max_restarts,
+        on_ready=on_ready,
+        server_options=server_options,
+    )
+
+
+def _run_workers(
+    make_app: Callable[[], Application],
+    workers: int | None,
+    *,
+    bind: Callable[[], _BoundSockets],
+    shutdown_timeout: float,
+    max_restarts: int | None,
+    on_ready: Callable[[int], None] | None,
+    server_options: dict[str, Any],
+    stop_on_eof: int | None = None,
+) -> int:
+    """:func:`run_workers`, with the socket binding given and a file descriptor whose EOF
+    (the supervisor has gone away) stops the workers, for the command line."""
+    _check_can_fork()
+    if workers is not None and workers < 0:
+        raise ValueError(f"workers must be 0 or more, not {workers}")
+    count = workers or cpu_count()
+    bound = bind()
+    ready_r, ready_w = os.pipe()
+    alive_r, alive_w = os.pipe()  # a worker sees EOF on alive_r when the parent is gone
+    pool = _Pool(
+        count,
+        max_restarts=max_restarts,
+        stop_timeout=shutdown_timeout + _STOP_MARGIN,
+        ready_fd=ready_r,
+        on_ready=None if on_ready is None else functools.partial(on_ready, bound.port),
+        eof_fds=[] if stop_on_eof is None else [stop_on_eof],
+        child_closes=[ready_r, alive_w],
+    )
+    try:
+        worker = pool.run()
+        if worker is None:
+            return pool.exit_code
+    finally:
+        if _task_id is None:  # the parent
+            for fd in (ready_r, ready_w, alive_r, alive_w):
+                os.close(fd)
+            bound.close()
+    # A worker: serve, then leave without unwinding the parent's stack.
+    code = 1
+    try:
+        sockets = bound.worker_sockets()
+        app = make_app()
+        trio.run(
+            functools.partial(
+                _serve_sockets,
+                app,
+                sockets,
+                server_options,
+                quiet_signals=True,
+                stop_on_eof=alive_r,
+                on_serving=lambda _server: _tell_parent(ready_w),
+            )
+        )
+        code = 0
+    except BaseException as exc:
+        gen_log.error("Worker %d (pid %d) failed", worker, os.getpid(), exc_info=exc)
+    finally:
+        _flush_stdio()
+        os._exit(code)
+
+
+def _tell_parent(fd: int) -> None:
+    with contextlib.suppress(OSError):  # the parent is gone: EOF on alive_r stops us
+        os.write(fd, b"r")
+
+
+def _check_can_fork() -> None:
+    if not hasattr(os, "fork"):
+        raise RuntimeError("worker processes need os.fork(), which this platform lacks")
+    try:
+        trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        return
+    raise RuntimeError("worker processes must be forked before trio.run(), not inside it")
+
+
+def _flush_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
+def _describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = str(signum)
+        return f"was killed by {name}"
+    return f"exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+def _is_clean_stop(status: int) -> bool:
+    """A child's status after we asked it to stop: exit 0 or the stop signal itself."""
+    if os.WIFSIGNALED(status):
+        return os.WTERMSIG(status) in _STOP_SIGNALS
+    return os.WEXITSTATUS(status) == 0
+
+
+@dataclass
+class _Pool:
+    """The parent's loop: fork children, restart the ones that fail, stop them on a signal.
+
+    :meth:`run` returns a task id in each child; in the parent it returns None once every
+    child is gone, with :attr:`exit_code` set.
+    """
+
+    count: int
+    max_restarts: int | None
+    stop_timeout: float
+    ready_fd: int | None = None
+    on_ready: Callable[[], None] | None = None
+    eof_fds: list[int] = field(default_factory=list)
+    child_closes: list[int] = field(default_factory=list)
+    exit_code: int = 0
+    gave_up: bool = False
+    _children: dict[int, int] = field(default_factory=dict)  # pid -> task id
+    _due: dict[int, float] = field(default_factory=dict)  # task id -> restart time
+    _deaths: collections.deque[float] = field(default_factory=collections.deque)
+    _backoff: float = 0.0
+    _restarts: int = 0
+    _ready_count: int = 0
+    _stopping: bool = False
+    _killed: bool = False
+    _stop_deadline: float = 0.0
+    _signals: _SignalWakeup = field(default_factory=lambda: _SignalWakeup(_STOP_SIGNALS))
+
+    def run(self) -> int | None:
+        self._signals.install()
+        try:
+            for task in range(self.count):
+                if self._spawn(task):
+                    return task
+            while self._children or (self._due and not self._stopping):
+                child = self._step()
+                if child is not None:
+                    return child
+            return None
+        finally:
+            if _task_id is None:
+                self._signals.restore()
+
+    # -- children --------------------------------------------------------------------------
+
+    def _spawn(self, task: int) -> bool:
+        """Forks child ``task``; returns True in the child."""
+        pid = os.fork()
+        if pid == 0:
+            global _task_id
+            _task_id = task
+            self._signals.restore()
+            for fd in (*self.child_closes, *self.eof_fds):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            return True
+        self._children[pid] = task
+        return False
+
+    def _step(self) -> int | None:
+        """Waits for something to happen and handles it; returns a task id in a new child."""
+        now = time.monotonic()
+        deadlines = [] if self._stopping else list(self._due.values())
+        if self._stopping and not self._killed:
+            deadlines.append(self._stop_deadline)
+        timeout = max(0.0, min(deadlines) - now) if deadlines else None
+        watched = [self._signals.fd, *self.eof_fds]
+        if self.ready_fd is not None:
+            watched.append(self.ready_fd)
+        readable, _, _ = select.select(watched, [], [], timeout)
+        if self._signals.fd in readable:
+            self._handle_signals()
+        if self.ready_fd is not None and self.ready_fd in readable:
+            self._ready_count += len(os.read(self.ready_fd, 4096))
+            if self.on_ready is not None and self._ready_count >= self.count:
+                callback, self.on_ready = self.on_ready, None
+                callback()
+        for fd in [fd for fd in self.eof_fds if fd in readable]:
+            with contextlib.suppress(OSError):
+                if os.read(fd, 4096):
+                    continue
+            self.eof_fds.remove(fd)
+            gen_log.warning("The supervising process has gone away: stopping")
+            self._begin_stop()
+        self._reap()
+        now = time.monotonic()
+        if self._stopping:
+            if not self._killed and self._children and now >= self._stop_deadline:
+                gen_log.warning(
+                    "%d worker(s) still running %.1f s after SIGTERM: killing them",
+                    len(self._children),
+                    self.stop_timeout,
+                )
+                self._kill_all()
+            return None
+        for task, when in sorted(self._due.items(), key=lambda item: item[1]):
+            if when <= now:
+                del self._due[task]
+                if self._spawn(task):
+                    return task
+        return None
+
+    def _handle_signals(self) -> None:
+        for signum in self._signals.received():
+            name = signal.Signals(signum).name
+            if not self._stopping:
+                gen_log.info("Got %s: stopping %d worker(s) gracefully", name, len(self._children))
+                self._begin_stop()
+            elif not self._killed:
+                gen_log.warning("Got %s again: killing the workers now", name)
+                self._kill_all()
+
+    def _begin_stop(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        self._due.clear()
+        self._stop_deadline = time.monotonic() + self.stop_timeout
+        for pid in self._children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def _kill_all(self) -> None:
+        self._killed = True
+        self.exit_code = 1
+        for pid in self._children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _reap(self) -> None:
+        while self._children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                self._children.clear()
+                return
+            if pid == 0:
+                return
+            task = self._children.pop(pid, None)
+            if task is None:
+                continue
+            self._child_died(task, pid, status)
+
+    def _child_died(self, task: int, pid: int, status: int) -> None:
+        how = _describe_status(status)
+        if self._stopping:
+            if not _is_clean_stop(status):
+                self.exit_code = 1
+            gen_log.info("Worker %d (pid %d) %s", task, pid, how)
+            return
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            gen_log.info("Worker %d (pid %d) exited normally", task, pid)
+            return
+        self._restarts += 1
+        if self.max_restarts is not None and self._restarts > self.max_restarts:
+            gen_log.error("Worker %d (pid %d) %s; too many restarts, giving up", task, pid, how)
+            self.gave_up = True
+            self._begin_stop()
+            self.exit_code = 1
+            return
+        delay = self._restart_delay()
+        if delay:
+            gen_log.warning(
+                "Worker %d (pid %d) %s; workers keep dying (%d in %.0f s): restarting in %.0f s",
+                *(task, pid, how, len(self._deaths), _BURST_WINDOW, delay),
+            )
+        else:
+            gen_log.warning("Worker %d (pid %d) %s; restarting it", task, pid, how)
+        self._due[task] = time.monotonic() + delay
+
+    def _restart_delay(self) -> float:
+        now = time.monotonic()
+        self._deaths.append(now)
+        while self._deaths and self._deaths[0] < now - _BURST_WINDOW:
+            self._deaths.popleft()
+        if len(self._deaths) > _BURST:
+            self._backoff = min(_MAX_BACKOFF, max(1.0, self._backoff * 2))
+        else:
+            self._backoff = 0.0
+        return self._backoff
+
+
+class _SignalWakeup:
+    """Signals as bytes on a pipe, for a process that waits in :func:`select.select`.
+
+    While installed, the given signals (and SIGCHLD, which only wakes the wait) no longer
+    interrupt the program: :meth:`received` lists those that arrived.
+    """
+
+    def __init__(self, signals: Iterable[int]) -> None:
+        self.signals = tuple(signals)
+        self.fd = -1
+        self._write_fd = -1
+        self._saved: dict[int, Any] = {}
+        self._saved_wakeup = -1
+
+    def install(self) -> None:
+        """Routes the signals to the pipe (:attr:`fd` becomes readable when one arrives)."""
+        self.fd, self._write_fd = os.pipe()
+        os.set_blocking(self.fd, False)
+        os.set_blocking(self._write_fd, False)
+        self._saved_wakeup = signal.set_wakeup_fd(self._write_fd)
+        for signum in (*self.signals, _SIGCHLD) if _SIGCHLD else self.signals:
+            self._saved[signum] = signal.signal(signum, _note_signal)
+
+    def restore(self) -> None:
+        """Puts the previous handlers back (also right after a fork, in the child)."""
+        signal.set_wakeup_fd(self._saved_wakeup)
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler)
+        self._saved.clear()
+        os.close(self.fd)
+        os.close(self._write_fd)
+
+    def received(self) -> list[int]:
+        """The watched signals that arrived since the last call (SIGCHLD left out)."""
+        try:
+            data = os.read(self.fd, 4096)
+        except BlockingIOError:
+            return []
+        return [signum for signum in data if signum in self.signals]
+
+
+def _note_signal(signum: int, frame: object) -> None:
+    """A Python-level handler, so that the wakeup fd receives the signal number."""
+
+
+# -- sockets ---------------------------------------------------------------------------------
+
+
+def _default_reuse_port() -> bool:
+    """Whether workers get their own SO_REUSEPORT sockets by default (on Linux).
+
+    Elsewhere SO_REUSEPORT either does not exist or does not spread connections evenly.
+
+    Returns:
+        True on Linux, where the kernel balances connections between SO_REUSEPORT sockets.
+    """
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+@dataclass
+class _BoundSockets:
+    """What the parent holds for its workers.
+
+    With ``reuse_port``, ``held`` are bound, non-listening sockets that reserve the port and
+    ``addresses`` the exact addresses each worker binds its own listening socket to.
+    Otherwise ``held`` are the listening sockets the workers inherit.
+    """
+
+    held: list[socket.socket]
+    reuse_port: bool
+    port: int
+    backlog: int
+    addresses: list[tuple[int, int, int, Any]] = field(default_factory=list)
+
+    def worker_sockets(self) -> list[socket.socket]:
+        """The listening sockets for one worker (bound now when each has its own)."""
+        if not self.reuse_port:
+            return self.held
+        sockets = [
+            _tcp_socket(family, type_, proto, sockaddr, reuse_port=True, backlog=self.backlog)
+            for family, type_, proto, sockaddr in self.addresses
+        ]
+        for sock in self.held:
+            sock.close()
+        return sockets
+
+    def close(self) -> None:
+        """Closes the sockets the parent holds."""
+        for sock in self.held:
+            sock.close()
+
+
+def _bind_sockets(
+    *,
+    port: int = 8888,
+    host: str = "",
+    unix_socket: str | None = None,
+    reuse_port: bool | None = None,
+    backlog: int | None = None,
+    handover: bool = False,
+) -> _BoundSockets:
+    """Binds the port (or Unix socket) for one server, before forking or starting Trio.
+
+    ``handover``: another generation of the same server (``--reload``) still listens there;
+    do not treat that as "in use" (SO_REUSEPORT lets both listen; a Unix socket file is
+    replaced).
+
+    Raises:
+        ValueError: ``reuse_port=True`` where the OS has no SO_REUSEPORT, or the Unix socket
+            path is not a socket.
+        OSError: The address is in use or cannot be bound.
+    """
+    listen_backlog = backlog if backlog is not None else 0xFFFF
+    if unix_socket is not None:
+        sock = _unix_socket(unix_socket, listen_backlog, check_live=not handover)
+        return _BoundSockets([sock], reuse_port=False, port=0, backlog=listen_backlog)
+    if reuse_port is None:
+        reuse_port = _default_reuse_port()
+    elif reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+        raise ValueError("reuse_port is not supported on this platform")
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    held: list[socket.socket] = []
+    addresses: list[tuple[int, int, int, Any]] = []
+    seen: set[tuple[int, object]] = set()
+    bound_port = port
+    try:
+        for family, type_, proto, _, sockaddr in infos:
+            if (family, sockaddr[0]) in seen:
+                continue
+            seen.add((family, sockaddr[0]))
+            address = (sockaddr[0], bound_port, *sockaddr[2:])
+            # Without handover the reserving socket has no SO_REUSEPORT, so that binding
+            # fails if any server listens there (even one using SO_REUSEPORT itself).
+            try:
+                sock = _tcp_socket(
+                    family,
+                    type_,
+                    proto,
+                    address,
+                    reuse_port=reuse_port and handover,
+                    backlog=None if reuse_port else listen_backlog,
+                )
+            except OSError as exc:
+                # A host without IPv6 still resolves "" to "::": skip what it cannot bind.
+                if host or family != socket.AF_INET6 or exc.errno not in _NO_FAMILY:
+                    raise
+                continue
+            held.append(sock)
+            if bound_port == 0:
+                bound_port = sock.getsockname()[1]
+                address = (sockaddr[0], bound_port, *sockaddr[2:])
+            addresses.append((family, type_, proto, address))
+    except OSError as exc:
+        for sock in held:
+            sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            where = f"{host}:{port}" if host else f"port {port}"
+            raise OSError(exc.errno, f"{where} is already in use") from exc
+        raise
+    return _BoundSockets(
+        held,
+        reuse_port=reuse_port,
+        port=bound_port,
+        backlog=listen_backlog,
+        addresses=addresses if reuse_port else [],
+    )
+
+
+def _tcp_socket(
+    family: int, type_: int, proto: int, address: Any, *, reuse_port: bool, backlog: int | None
+) -> socket.socket:
+    """A TCP socket bound to ``address``; listening unless ``backlog`` is None."""
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.set_inheritable(True)
+        sock.bind(address)
+        if backlog is not None:
+            sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _unix_socket(path: str, backlog: int, *, check_live: bool) -> socket.socket:
+    """A listening Unix socket at ``path``, replacing a stale socket file there."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISSOCK(st.st_mode):
+            raise ValueError(f"{path} exists and is not a socket")
+        if check_live and _unix_socket_answers(path):
+            raise OSError(errno.EADDRINUSE, f"{path} is already in use by a running server")
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.set_inheritable(True)
+        sock.bind(path)
+        os.chmod(path, 0o666)  # as trinado.httpserver does: anyone who reaches the directory
+        sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _unix_socket_answers(path: str) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(path)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+# -- serving, in a worker or a single process --------------------------------------------------
+
+
+async def _serve_sockets(
+    app: Application,
+    sockets: Iterable[socket.socket],
+    server_options: dict[str, Any],
+    *,
+    quiet_signals: bool,
+    stop_on_eof: int | None = None,
+    on_serving: Callable[[HTTPServer], object] | None = None,
+) -> None:
+    """Serves ``app`` on already-bound listening sockets until it is stopped.
+
+    ``quiet_signals``: SIGINT and SIGTERM start a graceful shutdown and further ones are
+    ignored (a supervising parent escalates); otherwise the server's own handling applies
+    (a second signal stops at once). ``stop_on_eof``: a file descriptor whose EOF (the
+    supervising process has gone away) starts a graceful shutdown.
+    """
+    listeners = [trio.SocketListener(trio.socket.from_stdlib_socket(sock)) for sock in sockets]
+    serve = functools.partial(
+        app.serve, listeners=listeners, handle_signals=not quiet_signals, **server_options
+    )
+    async with trio.open_nursery() as nursery:
+        server: HTTPServer = await nursery.start(_serve_then_cancel, serve, nursery.cancel_scope)
+        if quiet_signals:
+            nursery.start_soon(_shutdown_on_signals, server)
+        if stop_on_eof is not None:
+            nursery.start_soon(_shutdown_on_eof, server, stop_on_eof)
+        if on_serving is not None:
+            on_serving(server)
+
+
+async def _serve_then_cancel(
+    serve: Callable[..., Any],
+    scope: trio.CancelScope,
+    task_status: trio.TaskStatus[HTTPServer] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    await serve(task_status=task_status)
+    scope.cancel()  # serving is over: end the watchers next to it
+
+
+async def _shutdown_on_signals(server: HTTPServer) -> None:
+    with trio.open_signal_receiver(*_STOP_SIGNALS) as signals:
+        async for signum in signals:
+            gen_log.info("Got %s: shutting down gracefully", signal.Signals(signum).name)
+            server.shutdown()
+
+
+async def _shutdown_on_eof(server: HTTPServer, fd: int) -> None:
+    while True:
+        await trio.lowlevel.wait_readable(fd)
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            continue
+        except OSError:
+            data = b""
+        if not data:
+            gen_log.warning("The supervising process has gone away: shutting down")
+            server.shutdown()
+            return
