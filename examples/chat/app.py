@@ -2,14 +2,20 @@
 
 Every message and every presence change reaches the pages in the same JSON shape (an
 "update": ``messages``, ``cursor``, ``presence``, ``presence_version``, ``reset``), whether it
-travels as the answer to a long poll or as a WebSocket message.
+travels as the answer to a long poll or as a WebSocket message. When a shared store is away,
+a WebSocket gets ``{"error": "..."}`` (and ``{"error": null}`` when it is back), and HTTP
+requests get 503 with the same JSON.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import trio
@@ -17,7 +23,7 @@ import trio
 from trinado import template, web
 from trinado.websocket import WebSocketHandler, broadcast
 
-from .store import ChatStore, MemoryStore, RoomFullError, valid_room_name
+from .store import ChatStore, MemoryStore, RoomFullError, StoreUnavailableError, valid_room_name
 
 __all__ = ["Chat", "make_app"]
 
@@ -29,6 +35,10 @@ USER_COOKIE = "chat_user"
 
 class Chat:
     """What every handler shares: the store, the WebSockets of each room, the settings.
+
+    It is also the store's `StoreListener`: a shared store's relay hands it every message and
+    change of presence, from every process, to send to this process's WebSockets. Serve the
+    application inside ``async with chat.running():`` (`make_app` sets that as its lifespan).
 
     Args:
         store: where rooms, messages and presence live.
@@ -53,6 +63,37 @@ class Chat:
         self._locks: dict[str, trio.Lock] = {}
         self._sent_presence: dict[str, int] = {}
         self._message_template = template.Loader(str(HERE / "templates")).load("message.html")
+        self._running = False
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Opens the store for serving (a shared store connects and starts its relay).
+
+        Entering it again while it runs does nothing, so a caller may enter it around
+        ``app.serve`` whether or not the application's lifespan enters it too.
+        """
+        if self._running:
+            yield
+            return
+        self._running = True
+        try:
+            async with self.store.connect(self):
+                yield
+        finally:
+            self._running = False
+
+    def local_rooms(self) -> Iterable[str]:
+        """The rooms with WebSockets open in this process."""
+        return [room for room, sockets in self.sockets.items() if sockets]
+
+    async def deliver(self, room: str, update: dict[str, Any]) -> None:
+        """Sends an update from the store's relay to the room's WebSockets."""
+        await broadcast(self.sockets.get(room, ()), update, timeout=self.send_timeout)
+
+    async def store_status(self, error: str | None) -> None:
+        """Tells every WebSocket that the store went away (``error``) or came back (None)."""
+        everyone = [socket for sockets in self.sockets.values() for socket in sockets]
+        await broadcast(everyone, {"error": error}, timeout=self.send_timeout)
 
     def _lock(self, room: str) -> trio.Lock:
         return self._locks.setdefault(room, trio.Lock())
@@ -65,11 +106,18 @@ class Chat:
     async def post(self, room: str, author: str, body: str) -> dict[str, Any]:
         """Stores a message and sends it to the room's WebSockets (long polls wake up).
 
-        Posts to one room are serialised so that every WebSocket gets them in order.
+        With the in-memory store, posts to one room are serialised here so that every
+        WebSocket gets them in order; a shared store's relay sends them instead, in the
+        store's order, whichever process they came through.
 
         Returns:
             The stored message (with its ``id``).
+
+        Raises:
+            StoreUnavailableError: a shared store is away.
         """
+        if self.store.relays:
+            return await self.store.add_message(room, self.make_message(author, body))
         async with self._lock(room):
             stored = await self.store.add_message(room, self.make_message(author, body))
             update = {"messages": [stored], "cursor": stored["id"]}
@@ -77,7 +125,12 @@ class Chat:
         return stored
 
     async def sync_presence(self, room: str) -> None:
-        """Sends the room's presence to its WebSockets if it changed since the last time."""
+        """Sends the room's presence to its WebSockets if it changed since the last time.
+
+        A shared store's relay sends every change itself: then this does nothing.
+        """
+        if self.store.relays:
+            return
         users, version = await self.store.presence(room)
         if self._sent_presence.get(room) == version:
             return
@@ -121,7 +174,34 @@ class ChatMixin:
 
 
 class BaseHandler(ChatMixin, web.RequestHandler):
-    """The pages and JSON endpoints."""
+    """The pages and JSON endpoints.
+
+    Every response says which process served it (``X-Worker-Pid``), to see the load spread
+    over ``--workers`` (and for the tests). A shared store that is away gives 503.
+    """
+
+    def set_default_headers(self) -> None:
+        """Adds ``X-Worker-Pid``."""
+        self.set_header("X-Worker-Pid", str(os.getpid()))
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Logs as usual, except that the store being away was logged once by the store."""
+        if not isinstance(value, StoreUnavailableError):
+            super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Answers 503 with ``{"error": ...}`` when the store is away; else as usual."""
+        exc_info = kwargs.get("exc_info")
+        if exc_info is not None and isinstance(exc_info[1], StoreUnavailableError):
+            self.set_status(503)
+            self.finish({"error": str(exc_info[1])})
+            return
+        super().write_error(status_code, **kwargs)
 
 
 class LoginHandler(BaseHandler):
@@ -236,9 +316,17 @@ class MessageUpdatesHandler(BaseHandler):
             linger = chat.linger  # the client will poll again in a moment: keep it listed
         finally:
             with _shielded(2):
-                await chat.store.leave(room, user, linger=linger)
-                await chat.sync_presence(room)
+                await _leave(chat, room, user, linger)
         self.write(news.to_json())
+
+
+async def _leave(chat: Chat, room: str, user: str, linger: float = 0) -> None:
+    """Leaves the room's presence; a store that is away writes it later (it logged that)."""
+    try:
+        await chat.store.leave(room, user, linger=linger)
+        await chat.sync_presence(room)
+    except StoreUnavailableError:
+        pass
 
 
 class ChatSocket(ChatMixin, WebSocketHandler):
@@ -246,6 +334,7 @@ class ChatSocket(ChatMixin, WebSocketHandler):
 
     room = ""
     user = ""
+    joined = False
 
     async def prepare(self) -> None:
         """Refuses anyone who has not signed in."""
@@ -257,7 +346,19 @@ class ChatSocket(ChatMixin, WebSocketHandler):
         return {}
 
     async def open(self) -> None:
-        """Joins the room; sends what the client missed and who is here."""
+        """Joins the room; sends what the client missed and who is here.
+
+        The first update also says which process holds the socket (``worker_pid``). When
+        the store is away, the socket gets ``{"error": ...}`` and is closed with 1011 (the
+        page reconnects after a pause).
+        """
+        try:
+            await self._join()
+        except StoreUnavailableError as exc:
+            await self.write_message({"error": str(exc)})
+            self.close(1011, str(exc))
+
+    async def _join(self) -> None:
         room = await self.room_argument(self.get_argument("room", "lobby"))
         try:
             cursor = int(self.get_argument("cursor", "0"))
@@ -268,8 +369,9 @@ class ChatSocket(ChatMixin, WebSocketHandler):
         # (the page keeps one copy per id) rather than not at all.
         self.chat.sockets.setdefault(room, set()).add(self)
         await self.chat.store.join(room, self.user)
+        self.joined = True
         news = await self.chat.store.updates(room, cursor)
-        await self.write_message(news.to_json())
+        await self.write_message({**news.to_json(), "worker_pid": os.getpid()})
         await self.chat.sync_presence(room)
 
     async def on_message(self, message: str | bytes) -> None:
@@ -280,16 +382,19 @@ class ChatSocket(ChatMixin, WebSocketHandler):
             self.close(1003, 'expected {"body": ...}')
             return
         if isinstance(body, str) and 0 < len(body) <= MAX_BODY:
-            await self.chat.post(self.room, self.user, body)
+            try:
+                await self.chat.post(self.room, self.user, body)
+            except StoreUnavailableError as exc:
+                await self.write_message({"error": str(exc)})
 
     async def on_close(self) -> None:
         """Leaves the room."""
         if not self.room:
             return
         self.chat.sockets.get(self.room, set()).discard(self)
-        with _shielded(2):
-            await self.chat.store.leave(self.room, self.user)
-            await self.chat.sync_presence(self.room)
+        if self.joined:
+            with _shielded(2):
+                await _leave(self.chat, self.room, self.user)
 
 
 def make_app(chat: Chat | None = None, **settings: Any) -> web.Application:
@@ -298,7 +403,7 @@ def make_app(chat: Chat | None = None, **settings: Any) -> web.Application:
     Args:
         chat: the shared state (a new in-memory one by default).
         **settings: application settings; ``cookie_secret`` should be set (and kept) so that
-            sign-ins survive a restart.
+            sign-ins survive a restart. The ``lifespan`` is ``chat.running()`` unless given.
 
     Returns:
         The application, ready for ``app.serve``.
@@ -307,6 +412,7 @@ def make_app(chat: Chat | None = None, **settings: Any) -> web.Application:
     args = {"chat": chat}
     settings.setdefault("cookie_secret", "change me: pass a secret of your own")
     settings.setdefault("websocket_ping_interval", 20)
+    settings.setdefault("lifespan", lambda app: chat.running())
     return web.Application(
         [
             (r"/", HomeHandler, args),

@@ -1,8 +1,9 @@
 """The chat's state behind a small interface: rooms, messages, cursors, presence.
 
 `ChatStore` is what the handlers use; `MemoryStore` is the default, in one process's memory.
-A shared store (Redis streams plus pub/sub, say) implements the same methods so that several
-processes serve the same rooms.
+A shared store (`examples.chat.redis_store.RedisStore`) implements the same methods so that
+several processes serve the same rooms; it also *relays*: every process learns of every
+message and change of presence, in one order, through a `StoreListener` (the `Chat`).
 
 Cursors: every room numbers its messages 1, 2, 3...; a cursor is the id of the last message
 a client has. ``updates(room, cursor, ...)`` answers with the messages after it. A cursor
@@ -14,13 +15,23 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import trio
 
-__all__ = ["ChatStore", "MemoryStore", "Room", "RoomFullError", "Updates", "valid_room_name"]
+__all__ = [
+    "ChatStore",
+    "MemoryStore",
+    "Room",
+    "RoomFullError",
+    "StoreListener",
+    "StoreUnavailableError",
+    "Updates",
+    "valid_room_name",
+]
 
 HISTORY = 200  # messages kept per room
 MAX_ROOMS = 1000
@@ -34,6 +45,16 @@ def valid_room_name(name: str) -> bool:
 
 class RoomFullError(Exception):
     """Raised when a new room would pass `MAX_ROOMS`."""
+
+
+class StoreUnavailableError(Exception):
+    """Raised by a shared store when its server does not answer in time (or refuses).
+
+    The message is what the page shows; the store logs the outage once, not per call.
+    """
+
+    def __init__(self, message: str = "chat store unavailable, retrying") -> None:
+        super().__init__(message)
 
 
 @dataclass
@@ -65,8 +86,40 @@ class Updates:
         }
 
 
+class StoreListener(Protocol):
+    """What a relaying store tells about news from every process (the `Chat` implements it)."""
+
+    def local_rooms(self) -> Iterable[str]:
+        """The rooms this process holds WebSockets in."""
+        ...
+
+    async def deliver(self, room: str, update: dict[str, Any]) -> None:
+        """Sends an update (new messages, presence, or a reset) to the room's WebSockets."""
+        ...
+
+    async def store_status(self, error: str | None) -> None:
+        """The store went away (``error`` says so) or came back (``None``)."""
+        ...
+
+
 class ChatStore(Protocol):
-    """The interface the chat's handlers use. Every method may be awaited over a network."""
+    """The interface the chat's handlers use. Every method may be awaited over a network.
+
+    Attributes:
+        relays: False for a store whose news only this process makes (the `Chat` sends each
+            new message to its WebSockets itself); True for a shared store, which calls the
+            listener given to `connect` for every message and change of presence, including
+            this process's own, in the order the store keeps them.
+    """
+
+    relays: bool
+
+    def connect(self, listener: StoreListener) -> AbstractAsyncContextManager[None]:
+        """Opens the store for serving, for as long as the block runs.
+
+        A shared store connects to its server and runs its relay to ``listener`` there.
+        """
+        ...
 
     async def rooms(self) -> list[str]:
         """The names of the rooms, the lobby first."""
@@ -157,6 +210,8 @@ class MemoryStore:
             deadlines are what `trio.move_on_at` takes).
     """
 
+    relays = False
+
     def __init__(
         self, *, history: int = HISTORY, clock: Callable[[], float] = trio.current_time
     ) -> None:
@@ -187,6 +242,11 @@ class MemoryStore:
         """Long polls waiting now, in one room or in all of them."""
         rooms = [self._rooms[name]] if name is not None else list(self._rooms.values())
         return sum(room.waiters for room in rooms)
+
+    @asynccontextmanager
+    async def connect(self, listener: StoreListener) -> AsyncIterator[None]:
+        """Nothing to open: the rooms are here (the `Chat` broadcasts its own posts)."""
+        yield
 
     async def rooms(self) -> list[str]:
         """The names of the rooms, the lobby first, then alphabetically."""

@@ -1,6 +1,7 @@
 // trinado chat: WebSocket first, long polling as the fallback (or with ?transport=poll).
 // Both transports deliver the same "updates": {messages, cursor, presence, presence_version,
 // reset}. Messages are kept once per id, in id order, whatever order they arrive in.
+// {"error": "..."} means the server's store is away (and {"error": null} that it is back).
 (function () {
   "use strict";
   const app = document.getElementById("app");
@@ -44,7 +45,22 @@
     if (atBottom) list.scrollTop = list.scrollHeight;
   }
 
+  function liveStatus() {
+    setStatus(transport === "ws" ? "live (WebSocket)" : "live (long polling)", "live");
+  }
+
+  async function errorOf(response) {
+    try {
+      const body = await response.json();
+      if (body && body.error) return body.error;
+    } catch (err) { /* not JSON */ }
+    return "HTTP " + response.status;
+  }
+
   function apply(update) {
+    if ("error" in update) {
+      if (update.error) setStatus(update.error, "down"); else liveStatus();
+    }
     if (update.reset) list.textContent = ""; // the server restarted: its history replaces ours
     for (const m of update.messages || []) addMessage(m);
     if (typeof update.cursor === "number" && (update.reset || update.cursor > cursor)) {
@@ -61,8 +77,8 @@
     }
   }
 
-  function retryLater(start) {
-    setStatus("reconnecting…", "down");
+  function retryLater(start, why) {
+    setStatus(why || "reconnecting…", "down");
     setTimeout(start, backoff);
     backoff = Math.min(backoff * 2, 8000);
   }
@@ -78,9 +94,13 @@
       opened = true;
       wsFailures = 0;
       backoff = 500;
-      setStatus("live (WebSocket)", "live");
+      liveStatus();
     };
-    socket.onmessage = function (event) { apply(JSON.parse(event.data)); };
+    socket.onmessage = function (event) {
+      const update = JSON.parse(event.data);
+      if (!("error" in update) && app.dataset.state === "down") liveStatus(); // news: working
+      apply(update);
+    };
     socket.onclose = function () {
       socket = null;
       if (!opened && ++wsFailures >= 3) {
@@ -102,19 +122,22 @@
   }
 
   async function poll() {
-    setStatus("live (long polling)", "live");
+    if (app.dataset.state !== "down") liveStatus();
+    let response;
     try {
-      const response = await post("/a/message/updates", {
+      response = await post("/a/message/updates", {
         room: room, cursor: String(cursor), presence_version: String(presenceVersion),
       });
-      if (response.status === 403 || response.redirected) { location.reload(); return; }
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      apply(await response.json());
-      backoff = 500;
-      setTimeout(poll, 0);
     } catch (err) {
       retryLater(poll);
+      return;
     }
+    if (response.status === 403 || response.redirected) { location.reload(); return; }
+    if (!response.ok) { retryLater(poll, await errorOf(response)); return; }
+    liveStatus();
+    apply(await response.json());
+    backoff = 500;
+    setTimeout(poll, 0);
   }
 
   // ---- Sending
@@ -129,7 +152,7 @@
     }
     try {
       const response = await post("/a/message/new", { room: room, body: text });
-      if (!response.ok) throw new Error("HTTP " + response.status);
+      if (!response.ok) { setStatus(await errorOf(response), "down"); return; }
       input.value = "";
       apply({ messages: [await response.json()] });
     } catch (err) {
