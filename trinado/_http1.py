@@ -388,6 +388,10 @@ class HTTP1Connection(ResponseWriter):
         if self._peer_gone:
             await self._connection_lost()
             return
+        if self._body_failed and not self._response_started:
+            # The body could not be read (over the limit, too slow): the connection closes
+            # with nothing answered, so the handler tidies up as if the client had left.
+            await self._connection_lost()
         if not self._response_finished and not (self._body_failed and not self._response_started):
             # (A request whose body could not be read has nothing to answer: just close.)
             await self._finish_unfinished_response()
