@@ -1,11 +1,12 @@
 """Every public name of the public modules has a docstring (the reference docs are built from them).
 
-Public names are a module's ``__all__``; for a class, also the public methods and properties
-that trinado defines on it or on a trinado base class. A method that overrides a documented
-one may leave its docstring out (Sphinx shows the inherited one, as `inspect.getdoc` does). An
-attribute documented by a string literal right after its assignment in the class body counts
-as documented, since Sphinx reads those too.
-"""
+Public modules are found, not listed: ``trinado`` and every ``trinado/*.py`` not starting
+with ``_``. Public names are a module's ``__all__`` (which each must define); for a class,
+also the public methods and properties that trinado defines on it or on a trinado base
+class. A method that overrides a documented one may leave its docstring out (Sphinx shows
+the inherited one, as `inspect.getdoc` does). An attribute documented by a string literal
+right after its assignment in the class body counts as documented, since Sphinx reads
+those too."""
 
 from __future__ import annotations
 
@@ -16,29 +17,22 @@ import inspect
 import itertools
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-PUBLIC_MODULES = [
-    "trinado.web",
-    "trinado.httpserver",
-    "trinado.routing",
-    "trinado.httputil",
-    "trinado.escape",
-    "trinado.locale",
-    "trinado.template",
-    "trinado.testing",
-    "trinado.log",
-    "trinado.iostream",
-    "trinado.security",
-    "trinado.static",
-    "trinado.websocket",
-    "trinado.httpclient",
-    "trinado.template",
-    "trinado.auth",
-]
+PACKAGE = Path(__file__).resolve().parent.parent / "trinado"
+
+
+def public_modules() -> list[str]:
+    """The package itself and every ``trinado/*.py`` module whose name has no leading ``_``."""
+    names = [f"trinado.{path.stem}" for path in PACKAGE.glob("*.py")]
+    return ["trinado", *sorted(name for name in names if not name.split(".")[1].startswith("_"))]
+
+
+PUBLIC_MODULES = public_modules()
 
 
 def _is_trinado(obj: Any) -> bool:
@@ -137,6 +131,11 @@ def test_public_names_have_docstrings(module_name: str) -> None:
     module = importlib.import_module(module_name)
     missing = sorted(set(_module_problems(module)))
     assert not missing, "Missing docstrings:\n  " + "\n  ".join(missing)
+
+
+def test_public_modules_are_discovered() -> None:
+    assert {"trinado", "trinado.web", "trinado.websocket", "trinado.auth"} <= set(PUBLIC_MODULES)
+    assert not [name for name in PUBLIC_MODULES if "._" in name]
 
 
 def test_the_checker_notices_a_missing_docstring() -> None:

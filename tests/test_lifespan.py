@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +15,8 @@ import trio
 
 from trinado import web
 from trinado.httpserver import HTTPServer, open_tcp_listeners
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 class Background(web.RequestHandler):
@@ -113,3 +117,29 @@ async def test_listeners_and_unix_socket_are_exclusive(tmp_path: Any) -> None:
     with pytest.raises(ValueError, match="listeners or unix_socket"):
         await app.serve(listeners=listeners, unix_socket=str(tmp_path / "s"))
     await listeners[0].aclose()
+
+
+async def test_the_lifespan_example_mails_after_answering_and_stops_cleanly() -> None:
+    spec = importlib.util.spec_from_file_location("_example_lifespan", EXAMPLES / "lifespan.py")
+    assert spec is not None
+    assert spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    app = example.make_app()
+    async with trio.open_nursery() as nursery:
+        server: HTTPServer = await nursery.start(app.serve, 0, "127.0.0.1")
+        mailer = app.settings["mailer"]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
+            for name in ("ada", "grace", "edsger"):
+                response = await client.post("/signup", data={"name": name})
+                assert response.status_code == 202
+                assert response.json() == {"welcome": name}
+        with trio.fail_after(5):
+            while len(mailer.sent) < 3:  # noqa: ASYNC110 (the mailer has no event to wait on)
+                await trio.sleep(0.01)
+        assert mailer.sent == ["ada@example.com", "grace@example.com", "edsger@example.com"]
+        assert app.settings["signups"] == ["ada", "grace", "edsger"]
+        server.shutdown()
+    # Serving stopped: the mailer's task is gone with the lifespan's nursery.
+    with pytest.raises(trio.BrokenResourceError):
+        await mailer.enqueue("late@example.com")

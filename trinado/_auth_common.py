@@ -70,7 +70,9 @@ class AuthHTTPClient(Protocol):
     async def fetch(
         self, request: str | HTTPRequest, raise_error: bool = True, **kwargs: Any
     ) -> HTTPResponse:
-        """Sends a request and reads the whole response, as `HTTPClient.fetch` does.
+        """Sends a request and reads the whole response.
+
+        As `trinado.httpclient.HTTPClient.fetch` does.
 
         Args:
             request: A URL, or an `~trinado.httpclient.HTTPRequest`.

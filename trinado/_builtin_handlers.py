@@ -129,8 +129,9 @@ class FallbackHandler(RequestHandler):
     """Hands requests over to another request callable, such as another `Application`.
 
     Tornado's version wraps a WSGI container; trinado has no WSGI support (WSGI is
-    blocking), so ``fallback`` is an async callable taking the `HTTPServerRequest`, which
-    answers through ``request.connection`` itself (an `Application` is one)::
+    blocking), so ``fallback`` is an async callable taking the
+    `~trinado.httputil.HTTPServerRequest`, which answers through ``request.connection``
+    itself (an `Application` is one)::
 
         legacy = Application([...], some_setting=True)
         app = Application([

@@ -188,7 +188,7 @@ class HTTPRequest:
 
     @property
     def ssl_context(self) -> Any:
-        """Another name for :attr:`ssl_options`."""
+        """Another name for ``ssl_options``."""
         return self.ssl_options
 
     def __repr__(self) -> str:

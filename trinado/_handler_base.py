@@ -409,7 +409,7 @@ class HandlerBase(SecurityMixin):
             )
 
     def reverse_url(self, name: str, *args: Any) -> str:
-        """Builds the URL of a named route (`Application.reverse_url`).
+        """Builds the URL of a named route (`trinado.web.Application.reverse_url`).
 
         Args:
             name: The route's name.

@@ -333,11 +333,12 @@ class TwitterMixin(OAuthMixin):
     _TWITTER_BASE_URL: ClassVar[str] = "https://api.twitter.com/1.1"
 
     async def authenticate_redirect(self, callback_uri: str | None = None) -> None:
-        """Like `authorize_redirect`, but a user who authorized the app before comes
-        straight back without being asked again ("Sign in with Twitter").
+        """Like `~trinado.auth.OAuthMixin.authorize_redirect`, without asking again.
+
+        A user who authorized the app before comes straight back ("Sign in with Twitter").
 
         Args:
-            callback_uri: As for `authorize_redirect`.
+            callback_uri: As for `~trinado.auth.OAuthMixin.authorize_redirect`.
 
         Raises:
             AuthError: The provider refused the request-token request.
@@ -360,7 +361,8 @@ class TwitterMixin(OAuthMixin):
 
         Args:
             path: The API path, or a full URL.
-            access_token: The user's ``access_token`` from `get_authenticated_user`.
+            access_token: The user's ``access_token`` from
+                `~trinado.auth.OAuthMixin.get_authenticated_user`.
             post_args: Form fields to POST; the request is a GET without them.
             **args: Query parameters.
 

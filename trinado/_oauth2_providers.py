@@ -86,7 +86,8 @@ class GoogleOAuth2Mixin(OAuth2Mixin):
         ``self.oauth2_request(self._OAUTH_USERINFO_URL, access_token=...)`` for that.
 
         Args:
-            redirect_uri: The ``redirect_uri`` given to `authorize_redirect`.
+            redirect_uri: The ``redirect_uri`` given to
+                `~trinado.auth.OAuth2Mixin.authorize_redirect`.
             code: The callback's ``code`` argument.
             client_id: Defaults to the ``"key"`` of `get_google_oauth_settings`.
             client_secret: Defaults to its ``"secret"``.
@@ -107,7 +108,8 @@ class FacebookGraphMixin(OAuth2Mixin):
     Set up: create an app at https://developers.facebook.com/apps, add "Facebook Login",
     list your callback URL among its valid OAuth redirect URIs, and keep the app ID and
     secret in the settings ``facebook_api_key`` and ``facebook_secret`` (Tornado's names;
-    `authorize_redirect` takes the client ID from ``facebook_api_key`` when not given).
+    `~trinado.auth.OAuth2Mixin.authorize_redirect` takes the client ID from
+    ``facebook_api_key`` when not given).
     The application also needs a ``cookie_secret``.
     """
 
@@ -130,7 +132,8 @@ class FacebookGraphMixin(OAuth2Mixin):
         """Checks the callback, trades its code for a token and fetches the user.
 
         Args:
-            redirect_uri: The ``redirect_uri`` given to `authorize_redirect`.
+            redirect_uri: The ``redirect_uri`` given to
+                `~trinado.auth.OAuth2Mixin.authorize_redirect`.
             client_id: The app ID (``self.settings["facebook_api_key"]``).
             client_secret: The app secret (``self.settings["facebook_secret"]``).
             code: The callback's ``code`` argument.
@@ -254,8 +257,9 @@ class GitHubOAuth2Mixin(OAuth2Mixin):
         """Checks the callback, trades its code for a token and fetches the user.
 
         Args:
-            redirect_uri: The ``redirect_uri`` given to `authorize_redirect` (``None`` if
-                none was: GitHub then uses the app's registered callback URL).
+            redirect_uri: The ``redirect_uri`` given to
+                `~trinado.auth.OAuth2Mixin.authorize_redirect` (``None`` if none was: GitHub
+                then uses the app's registered callback URL).
             code: The callback's ``code`` argument.
             client_id: Defaults to the ``"key"`` of `get_github_oauth_settings`.
             client_secret: Defaults to its ``"secret"``.

@@ -83,8 +83,8 @@ class RenderingMixin(HandlerBase):
         The CSS and JavaScript that the page's UI modules declare are inserted: files and
         ``embedded_css`` before ``</head>``, then ``html_head``; files and
         ``embedded_javascript`` before the last ``</body>``, then ``html_body``. Like
-        `finish`, it buffers: awaiting the result is optional and sends the response at
-        once.
+        `~trinado.web.RequestHandler.finish`, it buffers: awaiting the result is optional
+        and sends the response at once.
 
         Args:
             template_name: The template's name, relative to the template path.
@@ -92,7 +92,7 @@ class RenderingMixin(HandlerBase):
                 `get_template_namespace`).
 
         Returns:
-            What `finish` returns.
+            What `~trinado.web.RequestHandler.finish` returns.
 
         Raises:
             RuntimeError: If the response is finished already.

@@ -403,8 +403,8 @@ class RequestHandler(RenderingMixin, _StaticURLMixin, _OutputTransformsMixin, Ha
             chunk: Something to `write` first.
 
         Returns:
-            An awaitable that sends the response (and raises `StreamClosedError` if the
-            client is gone).
+            An awaitable that sends the response (and raises
+            `~trinado.iostream.StreamClosedError` if the client is gone).
 
         Raises:
             RuntimeError: If called twice, or with a body for a 204, 304 or 1xx status.

@@ -74,10 +74,10 @@ class WebSocketHandler(HandlerBase):
                 print("WebSocket closed")
 
     The request goes through the method check (only GET), path-argument decoding and
-    ``prepare()`` (which may raise `HTTPError`, for authentication), then `get` checks the
-    handshake and upgrades. `open` runs first, before any message is read; then each
-    message goes to `on_message`, and the next one is read only when it returns (or its
-    awaitable completes). `on_close` runs once at the end, however it came.
+    ``prepare()`` (which may raise `~trinado.web.HTTPError`, for authentication), then
+    `get` checks the handshake and upgrades. `open` runs first, before any message is read;
+    then each message goes to `on_message`, and the next one is read only when it returns
+    (or its awaitable completes). `on_close` runs once at the end, however it came.
 
     Application settings: ``websocket_ping_interval`` (seconds between pings; off by
     default), ``websocket_ping_timeout`` (close when no pong comes this long after a ping;
@@ -115,8 +115,8 @@ class WebSocketHandler(HandlerBase):
     def prepare(self) -> Awaitable[None] | None:
         """Called before the handshake is checked; may be ``async def``.
 
-        Raise `HTTPError` here to refuse the connection with that status (for example 403
-        for a user who is not logged in).
+        Raise `~trinado.web.HTTPError` here to refuse the connection with that status (for
+        example 403 for a user who is not logged in).
 
         Returns:
             ``None``, or an awaitable that is awaited.
@@ -244,7 +244,7 @@ class WebSocketHandler(HandlerBase):
 
     @property
     def ping_interval(self) -> float | None:
-        """Seconds between pings: the ``websocket_ping_interval`` setting (None: no pings)."""
+        """Seconds between pings, the ``websocket_ping_interval`` setting (None for no pings)."""
         value: float | None = self.settings.get("websocket_ping_interval")
         return value
 

@@ -303,7 +303,7 @@ class HTTPServerRequest:
 
     @property
     def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
-        """The request's cookies, parsed on first use: names to :class:`http.cookies.Morsel`.
+        """The request's cookies (parsed on first use), names to :class:`http.cookies.Morsel`.
 
         Cookies that :mod:`http.cookies` cannot hold (such as reserved or illegal names) are
         left out.

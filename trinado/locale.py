@@ -125,7 +125,7 @@ def _parse_name_table(table: str) -> dict[str, dict[str, str]]:
 
 
 LOCALE_NAMES: dict[str, dict[str, str]] = _parse_name_table(_NAME_TABLE)
-"""Language names by locale code: ``{"name_en": "French", "name": "Français"}``."""
+"""Language names by locale code, as in ``{"name_en": "French", "name": "Français"}``."""
 
 # CSV translations are {plural indicator: {message: translation}}; gettext ones are catalogs.
 _CSVTranslations = dict[str, dict[str, str]]

@@ -1,4 +1,4 @@
-"""Serving files from a directory: `StaticFileHandler`.
+"""Serving files from a directory: `~trinado.static.StaticFileHandler`.
 
 `~trinado.web.Application` routes ``static_url_prefix`` (``/static/``), ``/favicon.ico``
 and ``/robots.txt`` to it when the ``static_path`` setting is given; routes of your own can
@@ -70,10 +70,10 @@ class StaticFileHandler(RequestHandler):
 
     **Subclassing.** As in Tornado, URL building goes through class methods
     (`make_static_url`, `get_version`, `get_absolute_path`, `get_content`,
-    `get_content_version`) because `static_url` runs without a handler; serving through
-    instance methods (`parse_url_path`, `validate_absolute_path`, `get_content_size`,
-    `get_modified_time`, `get_content_type`, `get_cache_time`, `set_extra_headers`), which
-    may use ``self.path``, ``self.absolute_path`` and ``self.modified``.
+    `get_content_version`) because `~trinado.web.RequestHandler.static_url` runs without a
+    handler; serving through instance methods (`parse_url_path`, `validate_absolute_path`,
+    `get_content_size`, `get_modified_time`, `get_content_type`, `get_cache_time`,
+    `set_extra_headers`), which may use ``self.path``, ``self.absolute_path`` and ``self.modified``.
 
     **Reading.** Unless `get_content` is overridden, the file is read 64 KiB at a time
     (`CHUNK_SIZE`) from the page cache on the event loop when the data is cached, in a
@@ -148,7 +148,7 @@ class StaticFileHandler(RequestHandler):
         """Forgets the cached file versions.
 
         With the ``static_hash_cache`` setting off, this happens whenever a static file is
-        requested or `static_url` is called.
+        requested or `~trinado.web.RequestHandler.static_url` is called.
         """
         with cls._lock:
             cls._static_hashes = {}
@@ -588,7 +588,9 @@ class StaticFileHandler(RequestHandler):
     def make_static_url(
         cls, settings: dict[str, Any], path: str, include_version: bool = True
     ) -> str:
-        """Builds the URL of a static file (what `static_url` returns, without the host).
+        """Builds the URL of a static file, without the host.
+
+        This is what `~trinado.web.RequestHandler.static_url` returns.
 
         Args:
             settings: The application's settings.

@@ -279,7 +279,7 @@ class BaseLoader:
         """Turns a name, maybe relative to the template naming it, into the cache key.
 
         Args:
-            name: The name, as given to `load` or in ``extends``/``include``.
+            name: The name, as given to `~BaseLoader.load` or in ``extends``/``include``.
             parent_path: The name of the template whose directive names it.
 
         Returns:
@@ -333,8 +333,8 @@ class BaseLoader:
 class Loader(BaseLoader):
     """Loads templates from files under a root directory.
 
-    Names given to `load` are relative to the root (absolute paths are used as they are);
-    names in ``extends`` and ``include`` are relative to the directory of the template
+    Names given to `~BaseLoader.load` are relative to the root (absolute paths are used as
+    they are); names in ``extends`` and ``include`` are relative to the directory of the template
     holding the directive.
 
     Attributes:
@@ -355,7 +355,7 @@ class Loader(BaseLoader):
         """Resolves ``name`` against the directory of ``parent_path``, within the root.
 
         Args:
-            name: The name, as given to `load` or in ``extends``/``include``.
+            name: The name, as given to `~BaseLoader.load` or in ``extends``/``include``.
             parent_path: The name of the template whose directive names it.
 
         Returns:
@@ -404,7 +404,7 @@ class DictLoader(BaseLoader):
         """Resolves ``name`` against the directory part of ``parent_path``.
 
         Args:
-            name: The name, as given to `load` or in ``extends``/``include``.
+            name: The name, as given to `~BaseLoader.load` or in ``extends``/``include``.
             parent_path: The name of the template whose directive names it.
 
         Returns:
