@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -114,7 +115,7 @@ async def test_serves_on_listeners_it_is_given() -> None:
 async def test_listeners_and_unix_socket_are_exclusive(tmp_path: Any) -> None:
     listeners = await open_tcp_listeners(0, "127.0.0.1")
     app = web.Application([])
-    with pytest.raises(ValueError, match="listeners or unix_socket"):
+    with pytest.raises(ValueError, match="one of listeners, sockets and unix_socket"):
         await app.serve(listeners=listeners, unix_socket=str(tmp_path / "s"))
     await listeners[0].aclose()
 
@@ -143,3 +144,31 @@ async def test_the_lifespan_example_mails_after_answering_and_stops_cleanly() ->
     # Serving stopped: the mailer's task is gone with the lifespan's nursery.
     with pytest.raises(trio.BrokenResourceError):
         await mailer.enqueue("late@example.com")
+
+
+async def test_bound_sockets_listen_only_once_the_lifespan_has_started() -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    refused: list[bool] = []
+
+    @asynccontextmanager
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        # The socket is bound but not listening yet: a client is refused, not queued.
+        with pytest.raises(OSError, match=r"[Cc]onnect"):
+            await trio.open_tcp_stream("127.0.0.1", port)
+        refused.append(True)
+        yield
+
+    class Hello(web.RequestHandler):
+        def get(self) -> None:
+            self.write("hello")
+
+    app = web.Application([(r"/", Hello)], lifespan=lifespan)
+    async with trio.open_nursery() as nursery:
+        serve = functools.partial(app.serve, sockets=[sock])
+        server: HTTPServer = await nursery.start(serve)
+        assert refused == [True]
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"http://127.0.0.1:{port}/")).text == "hello"
+        server.shutdown()

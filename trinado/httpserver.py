@@ -377,6 +377,7 @@ async def serve(
     host: str = "",
     *,
     listeners: Sequence[trio.abc.Listener[Any]] | None = None,
+    sockets: Sequence[stdlib_socket.socket] | None = None,
     unix_socket: str | None = None,
     reuse_port: bool = False,
     backlog: int | None = None,
@@ -398,6 +399,9 @@ async def serve(
         host: address to bind; ``""`` means every interface.
         listeners: serve on these listeners (sockets already listening, perhaps inherited
             from a parent process) instead of binding ``port`` or ``unix_socket``.
+        sockets: serve on these bound sockets (TCP or Unix, as Tornado's ``add_sockets``);
+            ``serve`` calls ``listen()`` on them itself, so a socket that is only bound
+            receives no connection before the application's lifespan has started.
         unix_socket: serve on this Unix socket path instead of TCP.
         reuse_port: set SO_REUSEPORT so that several processes share the port.
         backlog: listen queue length.
@@ -415,9 +419,11 @@ async def serve(
             raise ValueError("Give ssl_context or ssl_options, not both")
         server_options["ssl_options"] = ssl_context
     server = HTTPServer(app, **server_options)
-    if listeners is not None:
-        if unix_socket is not None:
-            raise ValueError("Give listeners or unix_socket, not both")
+    if sum(x is not None for x in (listeners, sockets, unix_socket)) > 1:
+        raise ValueError("Give one of listeners, sockets and unix_socket")
+    if sockets is not None:
+        listeners = [_listen(sock, backlog) for sock in sockets]
+    elif listeners is not None:
         listeners = list(listeners)
     elif unix_socket is not None:
         listeners = [await open_unix_listener(unix_socket, backlog=backlog)]
@@ -431,6 +437,12 @@ async def serve(
     if handle_signals is None:
         handle_signals = _is_main_task()
     await server.serve(listeners, handle_signals=handle_signals, task_status=task_status)
+
+
+def _listen(sock: stdlib_socket.socket, backlog: int | None) -> trio.SocketListener:
+    """A listener on a bound socket, which starts listening now (again, if it was already)."""
+    sock.listen(backlog if backlog is not None else stdlib_socket.SOMAXCONN)
+    return trio.SocketListener(trio.socket.from_stdlib_socket(sock))
 
 
 def _is_main_task() -> bool:
