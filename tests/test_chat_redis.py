@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -246,6 +247,34 @@ async def test_every_call_has_a_deadline() -> None:
                 nursery.cancel_scope.cancel()
     assert trio.current_time() - start < 5
     assert recorder.statuses == [ERROR]
+
+
+def redis_cli(redis: RedisServer, *command: str) -> None:
+    """One command through the redis-cli next to the server (from the same package)."""
+    binary = Path(shutil.which("redis-cli") or "/usr/bin/redis-cli")
+    port = redis.url.rsplit(":", 1)[1].split("/")[0]
+    subprocess.run([str(binary), "-p", port, *command], check=True, capture_output=True)
+
+
+async def test_a_read_only_redis_is_unavailable_not_fatal(
+    redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # After a fail-over the old primary answers writes with READONLY: not a connection
+    # error, but the chat can no more work than with Redis gone, and must not crash.
+    async with stores(redis, 1, presence_ttl=0.3, retry_max=0.2) as [(a, seen)]:
+        await a.join("lobby", "ada")
+        await a.add_message("lobby", {"body": "before"})
+        redis_cli(redis, "REPLICAOF", "127.0.0.1", "1")
+        try:
+            with pytest.raises(StoreUnavailableError, match=ERROR):
+                await a.add_message("lobby", {"body": "refused"})
+            await trio.sleep(0.5)  # heartbeats (every 0.1 s) meet READONLY meanwhile
+        finally:
+            redis_cli(redis, "REPLICAOF", "NO", "ONE")
+        await wait_for(lambda: a.available)
+        await a.add_message("lobby", {"body": "after"})
+        await wait_for(lambda: seen.ids() == [1, 2])
+    assert any("read only replica" in r.getMessage() for r in caplog.records)
 
 
 async def test_redis_going_away_is_logged_once_and_the_relay_resumes(

@@ -59,7 +59,6 @@ from .store import (
 try:
     import coredis
     from coredis.commands.script import Script
-    from coredis.exceptions import ConnectionError as RedisConnectionError
     from coredis.exceptions import RedisError
     from coredis.retry import NoRetryPolicy
 except ImportError as exc:  # pragma: no cover (the extra is not installed)
@@ -338,13 +337,18 @@ class RedisStore:
             raise failure
 
     async def _call(self, call: Callable[[], Awaitable[T]], timeout: float | None = None) -> T:
-        """Runs one Redis call under a deadline; failures become `StoreUnavailableError`."""
+        """Runs one Redis call under a deadline; failures become `StoreUnavailableError`.
+
+        Any error from Redis counts, not only a lost connection: a replica that turned
+        read-only after a fail-over, a full memory, a refused password leave the chat just as
+        unable to work, and must not end the process (they are logged once, with the reason).
+        """
         if self._client is None:
             raise RuntimeError("the RedisStore is not connected: use `async with store.connect()`")
         try:
             with trio.fail_after(self._timeout if timeout is None else timeout):
                 result = await call()
-        except (trio.TooSlowError, OSError, RedisConnectionError) as exc:
+        except (trio.TooSlowError, OSError, RedisError) as exc:
             if not self._down:
                 self._down = True
                 reason = str(exc) or type(exc).__name__
@@ -609,12 +613,6 @@ class RedisStore:
                         task_status.started()
                 await self._read(listener, state)
                 delay = _RETRY_FIRST
-            except RedisError:
-                # Not an outage but an answer the relay did not expect: say so, go on.
-                log.exception("chat store: the relay failed; retrying")
-                check = True
-                await trio.sleep(delay)
-                delay = min(delay * 2, self._retry_max)
             except StoreUnavailableError as exc:
                 if not started:
                     started = True
