@@ -196,7 +196,10 @@ class HTTPServer(ConnectionTracker):
                     server_nursery.start_soon(self._accept, connection_nursery, accept_scope)
                 task_status.started(self)
                 await self._shutdown_requested.wait()
-                gen_log.info("Shutting down: %d connections open", self.connection_count)
+                count = self.connection_count
+                gen_log.info(
+                    "Shutting down: %d connection%s open", count, "" if count == 1 else "s"
+                )
                 accept_scope.cancel()
                 self.draining = True
                 self.shutdown_started.set()
