@@ -8,6 +8,7 @@ that the code blocks of docs/ are excerpts of these examples.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import importlib.util
 import re
@@ -54,6 +55,7 @@ embedded = load_example("embedded")
 porting_trinado = load_example("porting_trinado")
 routes = load_example("routes")
 cookies = load_example("cookies")
+basic_auth = load_example("basic_auth")
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -251,6 +253,44 @@ class TestCookies:
         assert (await http_client.post("/theme", data={"theme": "x"})).status_code == 400
         http_client.cookies.set("theme", "<script>")
         assert (await http_client.get("/theme")).json() == {"theme": "light"}
+
+
+# --------------------------------------------------------------------------- basic_auth
+
+
+class TestBasicAuth:
+    @pytest.fixture
+    def app(self) -> Any:
+        return basic_auth.make_app()
+
+    async def test_no_credentials_get_a_challenge(self, http_client: httpx.AsyncClient) -> None:
+        response = await http_client.get("/")
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == 'Basic realm="example", charset="UTF-8"'
+        assert response.text == "Who are you?"  # Finish's argument, written by finish()
+
+    async def test_the_right_password_gets_in(self, http_client: httpx.AsyncClient) -> None:
+        response = await http_client.get("/", auth=("alice", "wonderland"))
+        assert response.status_code == 200
+        assert response.text == "Hello, alice\n"
+
+    @pytest.mark.parametrize(
+        "authorization",
+        [
+            "Basic " + base64.b64encode(b"alice:rabbit").decode(),
+            "Basic " + base64.b64encode(b"bob:wonderland").decode(),
+            "Basic " + base64.b64encode(b"alice").decode(),
+            "Basic not*base64",
+            "Basic " + base64.b64encode(b"\xff:\xfe").decode(),
+            "Bearer " + base64.b64encode(b"alice:wonderland").decode(),
+        ],
+    )
+    async def test_wrong_credentials_get_a_challenge(
+        self, http_client: httpx.AsyncClient, authorization: str
+    ) -> None:
+        response = await http_client.get("/", headers={"Authorization": authorization})
+        assert response.status_code == 401
+        assert "www-authenticate" in response.headers
 
 
 # --------------------------------------------------------------------------- streaming

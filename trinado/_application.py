@@ -43,14 +43,20 @@ class Application:
     taking the request, such as another `Application`.
 
     Serve it with ``trio.run(app.serve)``, or ``await nursery.start(app.serve, 0)`` in
-    tests::
+    tests (from ``examples/helloworld.py``)::
 
-        class MainHandler(RequestHandler):
-            async def get(self):
+        class MainHandler(web.RequestHandler):
+            async def get(self) -> None:
                 self.write("Hello, world")
 
-        app = Application([(r"/", MainHandler)])
-        trio.run(app.serve)
+
+        def make_app() -> web.Application:
+            return web.Application([(r"/", MainHandler)])
+
+
+        def main() -> None:
+            app = make_app()
+            trio.run(app.serve)  # port 8888 on every interface; Ctrl-C stops it gracefully
 
     Virtual hosts are added with `add_handlers`; ``default_host`` names the host whose
     routes also answer requests for unknown hosts (not behind a proxy).

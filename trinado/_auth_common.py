@@ -105,10 +105,13 @@ class AuthClientMixin:
 
         The default opens a connection for each request (`trinado.httpclient.fetch`).
         Override it to share a pooled client, to set timeouts or a proxy, or to point tests
-        at a fake provider::
+        at a fake provider; here in a base class of the login handlers, with the client
+        that the program opened (from ``examples/provider_logins.py``)::
 
-            def get_auth_http_client(self):
-                return self.settings["http_client"]  # from open_http_client()
+            class BaseHandler(web.RequestHandler):
+                def get_auth_http_client(self) -> HTTPClient:
+                    client: HTTPClient = self.settings["http_client"]  # from open_http_client()
+                    return client
 
         Returns:
             Anything with an ``async fetch(request, raise_error=True, **kwargs)``.

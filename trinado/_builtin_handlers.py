@@ -53,18 +53,17 @@ class ErrorHandler(RequestHandler):
 class RedirectHandler(RequestHandler):
     """Redirects every GET request to another URL.
 
-    ``url`` may refer to the route's groups with `str.format` syntax, and the request's
-    query arguments are appended to the destination::
+    ``url`` may refer to the route's groups with `str.format` syntax (``{0}``, ``{1}``...,
+    or ``{name}`` for a named group), and the request's query arguments are appended to the
+    destination. A route of ``examples/routes.py``::
 
-        app = Application([
-            (r"/oldpath", RedirectHandler, {"url": "/newpath"}),
-            (r"/(.*?)/(.*?)/(.*)", RedirectHandler, {"url": "/{1}/{0}/{2}"}),
-        ])
+        (r"/old/(.*)", web.RedirectHandler, {"url": "/articles/{0}"}),
 
-    A request for ``/a/b/c?x=1`` to the second route goes to ``/b/a/c?x=1``. As in Tornado
-    6.6, substituted values may not change the scheme or host of the destination: such a
-    request (for example one that would produce ``//evil.example/...``) gets a 400, and
-    substitutions cannot be used in the scheme or host part of ``url``.
+    sends a request for ``/old/2024/hello-world?x=1`` to ``/articles/2024/hello-world?x=1``
+    (with a 301). As in Tornado 6.6, substituted values may not change the scheme or host
+    of the destination: such a request (for example one that would produce
+    ``//evil.example/...``) gets a 400, and substitutions cannot be used in the scheme or
+    host part of ``url``.
 
     Args:
         url: The destination (an ``initialize`` argument).
@@ -131,13 +130,19 @@ class FallbackHandler(RequestHandler):
     Tornado's version wraps a WSGI container; trinado has no WSGI support (WSGI is
     blocking), so ``fallback`` is an async callable taking the
     `~trinado.httputil.HTTPServerRequest`, which answers through ``request.connection``
-    itself (an `Application` is one)::
+    itself (an `Application` is one). From ``examples/porting_trinado.py``::
 
-        legacy = Application([...], some_setting=True)
-        app = Application([
-            (r"/new/.*", NewHandler),
-            (r".*", FallbackHandler, {"fallback": legacy}),
-        ])
+        legacy_app = web.Application([(r"/legacy/(.*)", LegacyHandler)])  # was a WSGI app
+
+
+        def make_app(nursery: trio.Nursery, poll_timeout: float = 30.0) -> web.Application:
+            ...
+            return web.Application(
+                [
+                    ...
+                    (r"/legacy/.*", web.FallbackHandler, {"fallback": legacy_app}),
+                ]
+            )
 
     The request body is left unread for the fallback to read.
 

@@ -80,12 +80,13 @@ class Finish(Exception):
     """Ends the request without an error response.
 
     The handler's ``finish()`` is called (with this exception's first argument, if any)
-    unless it already was; ``write_error`` is not. For example::
+    unless it already was; ``write_error`` is not. For example, in the ``prepare()`` of a
+    handler that asks for HTTP Basic credentials (``examples/basic_auth.py``)::
 
         if self.current_user is None:
             self.set_status(401)
-            self.set_header("WWW-Authenticate", 'Basic realm="something"')
-            raise Finish()
+            self.set_header("WWW-Authenticate", 'Basic realm="example", charset="UTF-8"')
+            raise web.Finish("Who are you?")  # ends the request here: get() never runs
     """
 
 

@@ -48,13 +48,18 @@ class HTTPHeaders(collections.abc.MutableMapping[str, str]):
 
     Names are stored in ``Http-Header-Case``. Indexing returns all the values of a header
     joined by commas; :meth:`add`, :meth:`get_list` and :meth:`get_all` work with the
-    separate values (needed for ``Set-Cookie``)::
+    separate values (needed for ``Set-Cookie``):
 
-        h = HTTPHeaders({"content-type": "text/html"})
-        h.add("Set-Cookie", "A=B")
-        h.add("Set-Cookie", "C=D")
-        h["set-cookie"]              # 'A=B,C=D'
-        h.get_list("set-cookie")     # ['A=B', 'C=D']
+    >>> from trinado.httputil import HTTPHeaders
+    >>> h = HTTPHeaders({"content-type": "text/html"})
+    >>> h.add("Set-Cookie", "A=B")
+    >>> h.add("Set-Cookie", "C=D")
+    >>> h["set-cookie"]
+    'A=B,C=D'
+    >>> h.get_list("set-cookie")
+    ['A=B', 'C=D']
+    >>> list(h.get_all())
+    [('Content-Type', 'text/html'), ('Set-Cookie', 'A=B'), ('Set-Cookie', 'C=D')]
 
     It accepts what :class:`dict` accepts: a mapping, ``(name, value)`` pairs, keyword
     arguments, or another :class:`HTTPHeaders` (copied with all its values). Assigning with

@@ -311,15 +311,19 @@ class TwitterMixin(OAuthMixin):
     v1.1 (as Tornado notes, deprecating this class); the login and
     ``account/verify_credentials`` are what this mixin relies on.
 
-    ::
+    A login handler, from ``examples/provider_logins.py`` (its ``BaseHandler`` is a
+    `~trinado.web.RequestHandler` whose ``sign_in`` sets a signed cookie)::
 
-        class TwitterLoginHandler(web.RequestHandler, TwitterMixin):
-            async def get(self):
+        class TwitterLoginHandler(BaseHandler, TwitterMixin):
+            async def get(self) -> None:
                 if self.get_argument("oauth_token", None) or self.get_argument("denied", None):
-                    user = await self.get_authenticated_user()
-                    ...  # user["username"], user["access_token"]
+                    try:
+                        user = await self.get_authenticated_user()
+                    except AuthError as error:
+                        raise web.HTTPError(403, "Twitter login failed: %s", error) from None
+                    self.sign_in("@" + user["username"])  # user["access_token"] signs API calls
                 else:
-                    await self.authorize_redirect()
+                    await self.authorize_redirect(callback_uri="/auth/twitter")
 
     The user has Twitter's fields plus ``username`` (the screen name) and
     ``access_token``.

@@ -32,19 +32,26 @@ class GoogleOAuth2Mixin(OAuth2Mixin):
     ``google_oauth={"key": CLIENT_ID, "secret": CLIENT_SECRET}`` (or override
     `get_google_oauth_settings`). The application also needs a ``cookie_secret``.
 
-    ::
+    A login handler, from ``examples/provider_logins.py`` (its ``BaseHandler`` is a
+    `~trinado.web.RequestHandler` whose ``sign_in`` sets a signed cookie)::
 
-        class GoogleLoginHandler(web.RequestHandler, GoogleOAuth2Mixin):
-            async def get(self):
+        class GoogleLoginHandler(BaseHandler, GoogleOAuth2Mixin):
+            async def get(self) -> None:
                 if self.get_argument("code", None) or self.get_argument("error", None):
-                    token = await self.get_authenticated_user(
-                        redirect_uri="/auth/google", code=self.get_argument("code", ""))
-                    user = await self.oauth2_request(
-                        self._OAUTH_USERINFO_URL, access_token=token["access_token"])
-                    ...
+                    try:
+                        token = await self.get_authenticated_user(
+                            redirect_uri="/auth/google", code=self.get_argument("code", "")
+                        )
+                        user = await self.oauth2_request(
+                            self._OAUTH_USERINFO_URL, access_token=token["access_token"]
+                        )
+                    except AuthError as error:
+                        raise web.HTTPError(403, "Google login failed: %s", error) from None
+                    self.sign_in(user["email"])
                 else:
-                    self.authorize_redirect(redirect_uri="/auth/google",
-                                            scope=["openid", "email", "profile"])
+                    self.authorize_redirect(
+                        redirect_uri="/auth/google", scope=["openid", "email", "profile"]
+                    )
     """
 
     _OAUTH_AUTHORIZE_URL: ClassVar[str] = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -209,14 +216,19 @@ class GitHubOAuth2Mixin(OAuth2Mixin):
     ``_OAUTH_AUTHORIZE_URL``, ``_OAUTH_ACCESS_TOKEN_URL`` (``https://HOST/login/oauth/...``),
     ``_OAUTH_USERINFO_URL`` and ``_GITHUB_API_URL`` (``https://HOST/api/v3``) at it.
 
-    ::
+    A login handler, from ``examples/provider_logins.py`` (its ``BaseHandler`` is a
+    `~trinado.web.RequestHandler` whose ``sign_in`` sets a signed cookie)::
 
-        class GitHubLoginHandler(web.RequestHandler, GitHubOAuth2Mixin):
-            async def get(self):
+        class GitHubLoginHandler(BaseHandler, GitHubOAuth2Mixin):
+            async def get(self) -> None:
                 if self.get_argument("code", None) or self.get_argument("error", None):
-                    user = await self.get_authenticated_user(
-                        redirect_uri="/auth/github", code=self.get_argument("code", ""))
-                    ...  # user["login"], user["id"], user["access_token"]
+                    try:
+                        user = await self.get_authenticated_user(
+                            redirect_uri="/auth/github", code=self.get_argument("code", "")
+                        )
+                    except AuthError as error:
+                        raise web.HTTPError(403, "GitHub login failed: %s", error) from None
+                    self.sign_in(user["login"])  # also user["id"], user["access_token"]...
                 else:
                     self.authorize_redirect(redirect_uri="/auth/github", scope=["read:user"])
     """

@@ -8,7 +8,9 @@ bytes Tornado produces: values are turned into text the way Tornado's ``_tt_utf8
 
 When a template raises, `rewrite_traceback` replaces the frames of the generated code with
 frames that name the template files and lines (an ``{% include %}`` or a ``{% block %}``
-appears as a call, like a function), so a traceback reads::
+appears as a call, like a function), so a traceback reads:
+
+.. code-block:: text
 
     File "/app/templates/base.html", line 7, in <template>
       {% block body %}{% end %}

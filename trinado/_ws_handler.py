@@ -3,7 +3,9 @@
 The opening handshake is an ordinary request read by h11: `WebSocketHandler._execute`
 checks it, runs ``prepare()``, and answers either an error (400, 403, 405, 426) or ``101``
 through `HTTP1Connection.upgrade`. From there the WebSocket lives in the connection's
-task and its per-connection nursery::
+task and its per-connection nursery:
+
+.. code-block:: text
 
     connection task         reads messages, awaits open() / on_message() (back-pressure)
     connection nursery      (helpers, only while they have work:)
@@ -61,17 +63,28 @@ _INTERNAL_ERROR = CloseReason.INTERNAL_ERROR
 class WebSocketHandler(HandlerBase):
     """Base class of WebSocket handlers: route it like any handler, override the callbacks.
 
-    ::
+    A chat room's member, from ``examples/websocket_chat.py``::
 
-        class EchoWebSocket(WebSocketHandler):
-            def open(self):
-                print("WebSocket opened")
+        class ChatSocket(WebSocketHandler):
+            def initialize(self, room: ChatRoom) -> None:
+                self.room = room
 
-            async def on_message(self, message):
-                await self.write_message("You said: " + message)
+            ...  # get_compression_options()
 
-            def on_close(self):
-                print("WebSocket closed")
+            async def open(self) -> None:
+                self.name = self.get_argument("name", "anonymous")
+                for message in self.room.history:
+                    await self.write_message(message)
+                self.room.members.add(self)
+
+            async def on_message(self, message: str | bytes) -> None:
+                if isinstance(message, bytes):
+                    self.close(1003, "text only")
+                    return
+                await self.room.say(self.name, message)
+
+            def on_close(self) -> None:
+                self.room.members.discard(self)
 
     The request goes through the method check (only GET), path-argument decoding and
     ``prepare()`` (which may raise `~trinado.web.HTTPError`, for authentication), then

@@ -7,18 +7,24 @@ provider's API with the token they got (``oauth2_request``, ``github_request``,
 ``facebook_request``, ``twitter_request``). Every method that talks to the provider is
 ``async``; requests go through ``get_auth_http_client()``, which you can override.
 
-::
+From ``examples/provider_logins.py`` (which also logs in with Google and Twitter)::
 
-    class GitHubLoginHandler(web.RequestHandler, GitHubOAuth2Mixin):
-        async def get(self):
+    class BaseHandler(web.RequestHandler):
+        ...
+        def sign_in(self, name: str) -> None:
+            self.set_signed_cookie("user", name, expires_days=7, httponly=True, samesite="Lax")
+            self.redirect("/")
+    ...
+    class GitHubLoginHandler(BaseHandler, GitHubOAuth2Mixin):
+        async def get(self) -> None:
             if self.get_argument("code", None) or self.get_argument("error", None):
                 try:
                     user = await self.get_authenticated_user(
-                        redirect_uri="/auth/github", code=self.get_argument("code", ""))
+                        redirect_uri="/auth/github", code=self.get_argument("code", "")
+                    )
                 except AuthError as error:
                     raise web.HTTPError(403, "GitHub login failed: %s", error) from None
-                self.set_signed_cookie("user", user["login"])
-                self.redirect("/")
+                self.sign_in(user["login"])  # also user["id"], user["access_token"]...
             else:
                 self.authorize_redirect(redirect_uri="/auth/github", scope=["read:user"])
 

@@ -1,18 +1,32 @@
 """An HTTP/1.1 client on Trio and h11, with Tornado's HTTPRequest, HTTPResponse and errors.
 
-A client owns a pool of keep-alive connections and lives in an ``async with`` block::
+A client owns a pool of keep-alive connections and lives in an ``async with`` block, here
+around a whole server (the examples are from ``examples/http_client.py``)::
 
-    async with open_http_client() as client:
-        response = await client.fetch("https://example.com/")
-        print(response.code, response.headers["Content-Type"], len(response.body))
+    async with open_http_client(
+        max_connections_per_host=20,
+        defaults={"user_agent": "trinado-example/1.0", "connect_timeout": 5},
+    ) as client:
+        await make_app(client).serve(port)
 
-        async with client.stream("https://example.com/big") as response:
-            async for chunk in response.aiter_bytes():
-                ...
+Its handlers fetch whole responses, or stream large ones (:meth:`HTTPClient.stream`)::
+
+    response = await self.client.fetch(
+        f"{self.upstream}/repos/{owner}/{name}",
+        headers={"Accept": "application/vnd.github+json"},
+        request_timeout=10,
+    )
+    ...
+    async with self.client.stream(url, request_timeout=300) as response:
+        ...
+        async for chunk in response.aiter_bytes():
+            self.write(chunk)
+            await self.flush()  # waits while our own client reads slowly
 
 For a single request, :func:`fetch` opens and closes a client of its own::
 
-    response = await fetch("https://example.com/", method="POST", body="a=1")
+    response = await fetch(url, raise_error=False)
+    print(response.code, response.reason, f"({response.request_time:.3f}s)")
 
 Errors:
     * :class:`HTTPClientError` (alias ``HTTPError``): the server answered with a status
@@ -259,11 +273,13 @@ class HTTPClient:
     ) -> AsyncIterator[StreamingResponse]:
         """Sends a request; gives the response once its head arrives, to read the body from.
 
-        ::
+        A handler passing a download through as it arrives (``examples/http_client.py``)::
 
-            async with client.stream(url) as response:
+            async with self.client.stream(url, request_timeout=300) as response:
+                ...
                 async for chunk in response.aiter_bytes():
-                    ...
+                    self.write(chunk)
+                    await self.flush()  # waits while our own client reads slowly
 
         Redirects are followed first. With ``raise_error``, a status outside 2xx raises
         :class:`HTTPClientError` before the block runs, with the whole (bounded) body in

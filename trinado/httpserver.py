@@ -1,13 +1,25 @@
 """The HTTP server: listeners, the nursery that owns every connection, graceful shutdown.
 
-Most programs call :meth:`trinado.web.Application.serve`, which calls :func:`serve`::
+Most programs call :meth:`trinado.web.Application.serve`, which calls :func:`serve`:
+``trio.run(app.serve)`` serves on port 8888 until Ctrl-C. Inside a larger program,
+``nursery.start`` returns the running :class:`HTTPServer`, whose ``shutdown()`` stops it
+gracefully (from ``examples/embedded.py``)::
 
-    trio.run(app.serve)                                  # port 8888, Ctrl-C stops it
-    server = await nursery.start(app.serve, 0, "127.0.0.1")   # inside a larger program
-    print(server.port)
-    server.shutdown()                                    # graceful stop
+    serve = functools.partial(app.serve, port, host, handle_signals=handle_signals)
+    async with trio.open_nursery() as nursery:
+        server: HTTPServer = await nursery.start(serve)
+        background.start_soon(shutdown_when_set, stop, server)
+        print(f"listening on http://{host}:{server.port}/")
+    ...
 
-The nursery tree::
+
+    async def shutdown_when_set(stop: trio.Event, server: HTTPServer) -> None:
+        await stop.wait()
+        server.shutdown()  # graceful: in-flight requests finish, idle connections close
+
+The nursery tree:
+
+.. code-block:: text
 
     serve()                     server nursery: signal watcher, long-request ticker
       connection nursery        every accepted connection, one task each

@@ -2,10 +2,16 @@
 
 Load the translations once at start-up, with :func:`load_translations` (a directory of CSV
 files) or :func:`load_gettext_translations` (a tree of compiled gettext ``.mo`` files), then
-ask :func:`get` for the best :class:`Locale` for a user::
+ask :func:`get` for the best :class:`Locale` for a user (here with the Spanish translations
+of the examples, from the repository's root):
 
-    user_locale = locale.get("es_LA", "en_US")
-    user_locale.translate("Sign out")
+>>> from trinado import locale
+>>> locale.load_translations("examples/translations")  # es_ES.csv
+>>> user_locale = locale.get("es_ES", "en_US")
+>>> user_locale.code, user_locale.translate("Notebook")
+('es_ES', 'Cuaderno')
+>>> locale.get("es_MX", "en_US").code
+'en_US'
 
 :func:`get` returns the closest supported locale, which is not always the one asked for: a
 region falls back to its bare language (``es_MX`` to ``es``) and, when nothing matches, to
@@ -190,7 +196,9 @@ def load_translations(directory: str, encoding: str | None = None) -> None:
     """Loads translations from the ``LOCALE.csv`` files of a directory, such as ``es_GT.csv``.
 
     Each row holds a string, its translation and optionally a plural indicator, in the
-    ``csv`` module's default ("excel") dialect, with no spaces after the commas::
+    ``csv`` module's default ("excel") dialect, with no spaces after the commas:
+
+    .. code-block:: text
 
         "I love you","Te amo"
         "%(name)s liked this","A %(name)s les gustó esto","plural"

@@ -8,20 +8,33 @@ web layer then does with the target is its own business.
 The usual shape is a `RuleRouter` holding an ordered list of `Rule` objects; each rule pairs
 a `Matcher` (`PathMatches`, `HostMatches`, ...) with a target. The first rule whose matcher
 accepts the request wins. A target that is itself a `Router` (or a list of rules, which
-becomes one) is searched in turn, so host rules can hold path rules::
+becomes one) is searched in turn, so host rules can hold path rules. Targets are usually
+handler classes; routing does not care what they are:
 
-    router = ReversibleRuleRouter([
-        (HostMatches(r"api\\.example\\.com"), [
-            url(r"/items/([0-9]+)", ItemHandler, name="item"),
-        ]),
-        (AnyMatches(), [
-            (r"/", HomeHandler),
-        ]),
-    ])
-    router.reverse_url("item", 42)  # "/items/42"
+>>> from trinado.httputil import HTTPHeaders, HTTPServerRequest
+>>> from trinado.routing import AnyMatches, HostMatches, ReversibleRuleRouter, url
+>>> class ItemHandler: ...
+>>> class HomeHandler: ...
+>>> router = ReversibleRuleRouter([
+...     (HostMatches(r"api\\.example\\.com"), [
+...         url(r"/items/([0-9]+)", ItemHandler, name="item"),
+...     ]),
+...     (AnyMatches(), [
+...         (r"/", HomeHandler),
+...     ]),
+... ])
+>>> router.reverse_url("item", 42)
+'/items/42'
+>>> def request(host, path):
+...     return HTTPServerRequest("GET", path, headers=HTTPHeaders(Host=host))
+>>> match = router.find(request("api.example.com", "/items/7"))
+>>> match.target is ItemHandler, match.path_args
+(True, [b'7'])
+>>> router.find(request("www.example.com", "/items/7")) is None
+True
 
-Path arguments are handed over as percent-decoded **bytes** (``None`` for an optional group
-that did not take part in the match); the web layer decodes them.
+Path arguments are handed over as percent-decoded **bytes**, as above (``None`` for an
+optional group that did not take part in the match); the web layer decodes them.
 
 The request object only needs ``path``, ``host_name`` and ``headers`` (see
 `RoutableRequest`). Nothing here does I/O.

@@ -4,7 +4,9 @@ A *signed value* carries a name, a timestamp and a value under an HMAC, so that 
 (or anything else handed to a client) comes back unchanged or not at all. Two formats exist,
 both Tornado's, byte for byte:
 
-* version 2 (written by default)::
+* version 2 (written by default):
+
+  .. code-block:: text
 
       2|1:0|10:1300000000|3:key|8:dmFsdWU=|<HMAC-SHA256 hex of everything before it>
 

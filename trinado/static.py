@@ -2,9 +2,20 @@
 
 `~trinado.web.Application` routes ``static_url_prefix`` (``/static/``), ``/favicon.ico``
 and ``/robots.txt`` to it when the ``static_path`` setting is given; routes of your own can
-use it for other directories::
+use it, or a subclass, for other directories (from ``examples/static_site.py``)::
 
-    Application([(r"/content/(.*)", StaticFileHandler, {"path": "/var/www"})])
+    class DownloadHandler(web.StaticFileHandler):
+        ...  # files as attachments (Content-Disposition), cacheable for an hour
+
+
+    def make_app(root: Path = HERE) -> web.Application:
+        return web.Application(
+            [
+                (r"/", PageHandler),
+                (r"/downloads/(.*)", DownloadHandler, {"path": str(root / "downloads")}),
+            ],
+            ...  # static_path and other settings
+        )
 
 It answers GET and HEAD with Tornado's behaviour: ``Accept-Ranges``, single byte ranges
 (206, 416), ETags and Last-Modified with 304 answers, ten-year caching of versioned URLs

@@ -1,13 +1,12 @@
 """Tornado's template language: templates compiled to Python once, then rendered fast.
 
 A template is text with Python inside ``{{ expression }}`` (output, HTML-escaped by default),
-``{% directive %}`` (control flow, inheritance, includes, settings) and ``{# comment #}``::
+``{% directive %}`` (control flow, inheritance, includes, settings) and ``{# comment #}``:
 
-    <ul>
-      {% for item in items %}
-        <li>{{ item.name }}</li>
-      {% end %}
-    </ul>
+>>> from trinado.template import Template
+>>> page = Template("<ul>{% for item in items %}<li>{{ item }}</li>{% end %}</ul>{# a list #}")
+>>> page.generate(items=["tea", "<milk>"])
+b'<ul><li>tea</li><li>&lt;milk&gt;</li></ul>'
 
 Templates written for Tornado work unchanged and render to the same bytes: the same
 directives (``apply``, ``autoescape``, ``block``, ``comment``, ``extends``, ``for``,

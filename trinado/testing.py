@@ -2,13 +2,14 @@
 
 Installing trinado registers this module as a pytest plugin. Define an ``app`` fixture
 and use ``http_client``; the server runs on 127.0.0.1, port 0, inside the test's own
-nursery, and stops when the test ends::
+nursery, and stops when the test ends (from ``examples/test_helloworld.py``)::
 
     @pytest.fixture
-    def app():
+    def app() -> web.Application:
         return make_app()
 
-    async def test_home(http_client):
+
+    async def test_home(http_client: httpx.AsyncClient) -> None:
         response = await http_client.get("/")
         assert response.text == "Hello, world"
 

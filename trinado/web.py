@@ -1,16 +1,24 @@
 """Tornado's ``tornado.web`` on Trio: applications, request handlers and their helpers.
 
-A minimal application::
+A minimal application, ``examples/helloworld.py``::
 
     import trio
-    from trinado.web import Application, RequestHandler
 
-    class MainHandler(RequestHandler):
-        async def get(self):
+    from trinado import web
+
+
+    class MainHandler(web.RequestHandler):
+        async def get(self) -> None:
             self.write("Hello, world")
 
-    app = Application([(r"/", MainHandler)])
-    trio.run(app.serve)
+
+    def make_app() -> web.Application:
+        return web.Application([(r"/", MainHandler)])
+
+
+    def main() -> None:
+        app = make_app()
+        trio.run(app.serve)  # port 8888 on every interface; Ctrl-C stops it gracefully
 
 Handler methods may be ``async def`` or plain ``def``. Output methods (``write``,
 ``set_header``, ``finish``, ``redirect``, ...) buffer and need no ``await``; the response is
