@@ -409,3 +409,11 @@ def test_shutdown_timeout_lets_short_requests_finish_and_cuts_long_ones() -> Non
         cut = long.outcome(timeout=10)
         assert isinstance(cut, Exception) or cut[0] >= 500, cut
         assert served.wait(timeout=10) == 0
+
+
+def test_ctrl_c_while_the_application_starts_exits_130_without_a_traceback() -> None:
+    with Served("slow_start:app", "--host", "127.0.0.1", "--port", "0") as served:
+        served.wait_for("starting slowly in")  # inside its lifespan, under trio.run
+        served.signal(signal.SIGINT)
+        assert served.wait(timeout=10) == 130
+    assert "Traceback" not in served.output

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -184,34 +185,148 @@ def test_fork_processes_restarts_a_failed_child_and_exits_when_all_are_done(
 
 
 def test_fork_processes_backs_off_then_gives_up(tmp_path: Path) -> None:
-    with run_fork_script(tmp_path, "always", 6) as served:
+    with run_fork_script(tmp_path, "always", 2) as served:
         assert served.wait() == 1
-        served.wait_for(r"workers keep dying \(6 in 10 s\): restarting in 1 s")
+        served.wait_for(r"Worker 1 \(pid \d+\) exited with status 1; restarting it$")
+        served.wait_for(
+            r"keeps dying \(2 times in a row, each within 10 s of starting\): "
+            r"restarting it in 1 s"
+        )
         served.wait_for("too many restarts, giving up")
         served.wait_for("RuntimeError: Too many child restarts, giving up")
 
 
-def test_restart_delay_grows_with_a_burst_and_resets(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restart_delay_grows_per_task_and_resets_only_after_a_stable_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     now = [100.0]
     monkeypatch.setattr(process.time, "monotonic", lambda: now[0])
     pool = process._Pool(2, max_restarts=None, stop_timeout=1)
-    delays = []
-    for _ in range(9):
-        delays.append(pool._restart_delay())
-        now[0] += 0.1
-    assert delays == [0, 0, 0, 0, 0, 1, 2, 4, 8]
-    for _ in range(20):
-        delays.append(pool._restart_delay())
-    assert delays[-1] == 30  # capped
-    now[0] += 60  # a quiet minute: the burst is forgotten
-    assert pool._restart_delay() == 0
+
+    def dies_after(task: int, uptime: float, waited: float = 0.0) -> float:
+        now[0] += waited  # the restart delay, before the fork
+        pool._started[task] = now[0]
+        now[0] += uptime
+        return pool._restart_delay(task)
+
+    # Each restart waits as long as the delay says, which must not reset the back-off.
+    delays = [dies_after(0, 0.5)]
+    for _ in range(8):
+        delays.append(dies_after(0, 0.5, waited=delays[-1]))
+    assert delays == [0, 1, 2, 4, 8, 16, 30, 30, 30]
+    assert pool.failed_before(0)
+    # Another task has its own history.
+    assert not pool.failed_before(1)
+    assert dies_after(1, 0.1) == 0
+    assert dies_after(1, 0.1) == 1
+    # A worker that stayed up 10 seconds had started fine: restarted at once, history gone.
+    assert dies_after(0, 10) == 0
+    assert not pool.failed_before(0)
+    assert dies_after(0, 0.1) == 0
+    assert dies_after(0, 0.1) == 1
+
+
+def test_a_worker_failing_again_logs_one_line_not_the_traceback_again() -> None:
+    with Served(command=[sys.executable, str(APPS / "workers_script.py"), "broken"]) as served:
+        assert served.wait() == 1
+        served.wait_for("too many restarts, giving up")
+    output = served.output
+    assert output.count("Traceback") == 1
+    again = [line for line in served.lines if "failed again" in line]
+    assert len(again) == 2
+    assert "failed again: RuntimeError: broken factory (" in again[0]
+    assert "workers_script.py:" in again[0]
+
+
+def test_on_ready_waits_for_every_task_id_and_forgets_dead_workers() -> None:
+    calls: list[int] = []
+    pool = process._Pool(2, max_restarts=None, stop_timeout=1, on_ready=lambda: calls.append(1))
+    pool._children = {100: 0, 101: 1}
+    pool._read_ready(b"0 100\n")
+    del pool._children[100]  # worker 0 dies: reaped
+    pool._ready.discard(0)
+    pool._children[102] = 0  # and is replaced
+    pool._read_ready(b"0 102\n0 100\n1 9")  # a late line from the dead one is ignored
+    assert calls == []  # two lines from task 0: not both workers
+    pool._read_ready(b"99\n")  # the rest of "1 999": not a child
+    assert calls == []
+    pool._read_ready(b"1 101\n")
+    assert calls == [1]
+    pool._read_ready(b"1 101\n")
+    assert calls == [1]  # once
+
+
+def test_a_failed_fork_is_retried_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_fork() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(process.os, "fork", failing_fork)
+    pool = process._Pool(2, max_restarts=None, stop_timeout=1)
+    now = process.time.monotonic()
+    assert pool._restart(1) is False  # no exception: the parent lives on
+    assert pool._due[1] >= now + 1
+    assert pool._children == {}
+
+
+def test_a_failed_fork_at_the_first_start_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_fork() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(process.os, "fork", failing_fork)
+    pool = process._Pool(2, max_restarts=None, stop_timeout=1)
+    with pytest.raises(OSError, match="cannot start worker 0: Resource temporarily") as info:
+        pool.run()
+    assert info.value.errno == errno.EAGAIN
+
+
+WORKERS_ARGS = ["--workers", "2", "--host", "127.0.0.1", "--port", "0"]
+
+
+def test_the_cli_reports_a_failed_fork_in_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, str(APPS / "fork_fails.py"), "basic:app", *WORKERS_ARGS],
+        cwd=APPS,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=20,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"trinado: error: cannot start worker 0: {os.strerror(errno.EAGAIN)}"
+    ]
+
+
+def test_ctrl_c_while_workers_start_is_a_clean_stop() -> None:
+    args = ["slow_start:app", "--workers", "2", "--host", "127.0.0.1", "--port", "0"]
+    with Served(*args) as served:
+        index, match = served.wait_for(r"starting slowly in (\d+)")
+        served.wait_for("starting slowly in", after=index + 1)
+        # SIGINT to a worker still in its lifespan: it stops cleanly (status 0, so it has
+        # finished and is not restarted), without a traceback.
+        pid = int(match.group(1))
+        os.kill(pid, signal.SIGINT)
+        served.wait_for(rf"Worker \d \(pid {pid}\) exited normally")
+        os.killpg(served.pgid, signal.SIGINT)  # then a terminal's Ctrl-C: the whole group
+        assert served.wait(timeout=15) == 0
+        poll(lambda: not served.group_alive(), timeout=5, what="every process to exit")
+    assert "Traceback" not in served.output
+    assert "failed" not in served.output
 
 
 # -- binding before the fork -------------------------------------------------------------------
 
 
-def accepts(sock: socket.socket, port: int) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=5):
+def accepts(sock: socket.socket, port: int, unix_path: str | None = None) -> bool:
+    if unix_path is not None:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.settimeout(5)
+        client.connect(unix_path)
+    else:
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    with client:
         sock.settimeout(5)
         accepted, _ = sock.accept()
         accepted.close()
@@ -226,10 +341,14 @@ def test_reuse_port_binding_and_what_counts_as_in_use() -> None:
         assert bound.port > 0  # port 0 resolved once, in the parent
         (held,) = bound.held
         assert not held.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
-        (worker,) = bound.worker_sockets()  # in a worker: its own listening socket
+        (worker,) = bound.worker_sockets()  # in a worker: its own socket...
     finally:
         bound.close()
     with worker:
+        # ...that listens only when serve() says so, after the application's lifespan: the
+        # kernel must not hand connections to a worker that is still starting.
+        assert not worker.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        worker.listen()
         assert worker.getsockname()[1] == bound.port
         assert accepts(worker, bound.port)
         # A listener there, even one with SO_REUSEPORT, means "in use" for a new server...
@@ -245,6 +364,7 @@ def test_reuse_port_binding_and_what_counts_as_in_use() -> None:
             handover.close()
         with second:
             assert second.getsockname()[1] == bound.port
+            second.listen()  # both listen: the hand-over of --reload
 
 
 def test_inherited_binding_listens_in_the_parent() -> None:
@@ -273,6 +393,29 @@ def test_unix_socket_binding(tmp_path: Path) -> None:
     regular.write_text("data")
     with pytest.raises(ValueError, match="not a socket"):
         process._bind_sockets(unix_socket=str(regular))
+
+
+def test_unix_socket_handover_takes_the_path_only_when_published(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.sock")
+    old = process._bind_sockets(unix_socket=path)
+    try:
+        new = process._bind_sockets(unix_socket=path, handover=True)
+        staged = process._staged_unix_path(path, os.getpid())
+        try:
+            assert os.path.exists(staged)
+            assert stat.S_IMODE(os.stat(staged).st_mode) == 0o666
+            assert accepts(old.held[0], 0, path)  # the old server still owns the path
+            new.publish()
+            assert not os.path.exists(staged)
+            assert accepts(new.held[0], 0, path)  # now the new one does
+        finally:
+            new.close()
+        assert os.path.exists(path)  # published: closing leaves the path alone
+        unpublished = process._bind_sockets(unix_socket=path, handover=True)
+        unpublished.close()  # a version that never served removes its staged file
+        assert not os.path.exists(staged)
+    finally:
+        old.close()
 
 
 def test_harness_environment_puts_this_checkout_first() -> None:

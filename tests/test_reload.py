@@ -10,13 +10,26 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli_apps.harness import APPS, Served, get, pid_alive, poll, run_cli
+from tests.cli_apps.harness import (
+    APPS,
+    InFlight,
+    Served,
+    get,
+    get_unix,
+    pid_alive,
+    poll,
+    run_cli,
+)
+from trinado import process
 from trinado._reloader import child_argv
+
+HOST_PORT = ["--host", "127.0.0.1", "--port", "0"]
 
 _bumps = [0]
 
@@ -131,6 +144,167 @@ def test_debug_setting_supervises_and_the_child_outlives_no_supervisor() -> None
         served.wait(timeout=5)
         poll(lambda: not pid_alive(line.pid), timeout=15, what="the orphaned child to exit")
         served.wait_for("The supervising process has gone away")
+
+
+def supervised(
+    app_dir: Path,
+    *args: str,
+    start_timeout: float = 30,
+    stop_margin: float = 5,
+    overlap: bool = True,
+) -> Served:
+    """The supervisor with short deadlines (``tests/cli_apps/reload_script.py``)."""
+    script = APPS / "reload_script.py"
+    flag = "1" if overlap else "0"
+    command = [sys.executable, str(script), str(start_timeout), str(stop_margin), flag]
+    return Served(cwd=app_dir, command=[*command, "reloadapp:app", *HOST_PORT, *args])
+
+
+def hanging(original: str, version: str) -> str:
+    return original.replace('"v1"', f'"{version}"').replace(
+        "HANG_AT_START = False", "HANG_AT_START = True"
+    )
+
+
+@pytest.mark.skipif(not process._default_reuse_port(), reason="needs Linux's SO_REUSEPORT")
+def test_a_version_that_hangs_at_start_gets_no_connection_and_is_replaced_or_killed(
+    app_dir: Path,
+) -> None:
+    source = app_dir / "reloadapp.py"
+    original = source.read_text()
+    with supervised(app_dir, start_timeout=4) as served:
+        first = served.serving()
+        port = first.port
+
+        # A version stuck in its lifespan: it must not listen, so that every new connection
+        # still goes to the serving version (and none waits on the stuck one).
+        edit(source, hanging(original, "v2"))
+        index, match = served.wait_for(r"hanging at start in (\d+)")
+        stuck = int(match.group(1))
+        for _ in range(20):
+            status, body = get(port, timeout=2)
+            assert (status, body) == (200, f"v1 {first.pid}")
+
+        # A change while it starts: it is killed, and the newest code starts instead.
+        edit(source, original.replace('"v1"', '"v3"'))
+        served.wait_for(rf"Killing the new version still starting \(pid {stuck}\)", after=index)
+        third = served.serving(after=index)
+        served_by(port, f"v3 {third.pid}", first.pid)
+        assert not pid_alive(stuck)
+
+        # Stuck again, and nothing changes: killed at the start deadline; v3 serves on.
+        edit(source, hanging(original, "v4"))
+        index, match = served.wait_for(r"hanging at start in (\d+)", after=third.index)
+        stuck = int(match.group(1))
+        served.wait_for(
+            rf"The new version \(pid {stuck}\) did not serve within 4 s of its start: killed "
+            r"it; still serving the previous one",
+            after=index,
+        )
+        poll(lambda: not pid_alive(stuck), timeout=5, what="the stuck child to die")
+        assert answer(port) == f"v3 {third.pid}"
+        served.signal(signal.SIGTERM)
+        assert served.wait(timeout=15) == 0
+
+
+@pytest.mark.skipif(not process._default_reuse_port(), reason="needs Linux's SO_REUSEPORT")
+def test_a_previous_version_that_does_not_stop_is_killed(app_dir: Path) -> None:
+    source = app_dir / "reloadapp.py"
+    original = source.read_text()
+    args = ["--shutdown-timeout", "0.2"]
+    with supervised(app_dir, *args, stop_margin=0.5) as served:
+        first = served.serving()
+        blocked = InFlight(first.port, "/block?s=20", timeout=30)
+        blocked.start()
+        served.wait_for(rf"blocking in {first.pid}")  # it cannot even see SIGTERM now
+        edit(source, original.replace('"v1"', '"v2"'))
+        served.serving(after=first.index + 1)
+        served.wait_for(
+            rf"The previous version \(pid {first.pid}\) still runs 0.7 s after SIGTERM: "
+            "killing it"
+        )
+        poll(lambda: not pid_alive(first.pid), timeout=5, what="the blocked child to die")
+        served.signal(signal.SIGTERM)
+        assert served.wait(timeout=15) == 0
+
+
+def test_without_overlap_failures_and_crashes_wait_for_the_next_change(app_dir: Path) -> None:
+    source = app_dir / "reloadapp.py"
+    original = source.read_text()
+    with supervised(app_dir, overlap=False) as served:
+        first = served.serving()
+        port = first.port
+        # The old version stops first; the new one fails at import: nothing serves, but the
+        # supervisor stays, and the next change starts a fixed version.
+        edit(source, original + '\nraise RuntimeError("broken on edit")\n')
+        index, _ = served.wait_for(
+            r"The new version exited with status 2 before serving; nothing is served\. "
+            "Waiting for the next change"
+        )
+        edit(source, original.replace('"v1"', '"v2"'))
+        second = served.serving(after=index)
+        assert second.port == port
+        assert answer(port) == f"v2 {second.pid}"
+
+        # The serving child dies by itself: logged, and the next change starts it again.
+        os.kill(second.pid, signal.SIGKILL)
+        index, _ = served.wait_for(
+            r"The server was killed by SIGKILL; it starts again at the next change",
+            after=second.index,
+        )
+        assert served.proc.poll() is None
+        edit(source, original.replace('"v1"', '"v3"'))
+        third = served.serving(after=index)
+        assert answer(port) == f"v3 {third.pid}"
+        served.signal(signal.SIGTERM)
+        assert served.wait(timeout=15) == 0
+
+
+def test_files_only_a_failed_version_imported_are_watched_and_checked(app_dir: Path) -> None:
+    source = app_dir / "reloadapp.py"
+    helper = app_dir / "helper.py"
+    original = source.read_text()
+    with Served("reloadapp:app", "--reload", *HOST_PORT, cwd=app_dir) as served:
+        first = served.serving()
+        port = first.port
+        # A new module, with a syntax error, imported by the new version: it fails.
+        edit(helper, "VALUE = (\n")
+        edit(source, original.replace('VERSION = "v1"', "from helper import VALUE as VERSION"))
+        index, _ = served.wait_for("The new version exited with status 2 before serving")
+        # helper.py is known now: another edit elsewhere is checked against it too...
+        edit(source, original.replace('VERSION = "v1"', "from helper import VALUE as VERSION\n"))
+        index, _ = served.wait_for(r"Not reloading: .*helper\.py:1: ", after=index)
+        assert answer(port) == f"v1 {first.pid}"
+        # ...and fixing it, though no serving version ever loaded it, reloads.
+        edit(helper, 'VALUE = "v2"\n')
+        second = served.serving(after=index)
+        served_by(port, f"v2 {second.pid}", first.pid)
+        served.signal(signal.SIGTERM)
+        assert served.wait(timeout=15) == 0
+
+
+def test_reload_on_a_unix_socket_hands_the_path_over_when_ready(app_dir: Path) -> None:
+    source = app_dir / "reloadapp.py"
+    original = source.read_text()
+    path = str(app_dir / "web.sock")
+    with Served("reloadapp:app", "--reload", "--unix-socket", path, cwd=app_dir) as served:
+        first = served.serving()
+        assert get_unix(path) == (200, f"v1 {first.pid}")
+        # A version stuck at start: the path stays the old one's, and the stuck one's
+        # temporary socket file goes when a change kills it.
+        edit(source, hanging(original, "v2"))
+        index, match = served.wait_for(r"hanging at start in (\d+)")
+        staged = process._staged_unix_path(path, int(match.group(1)))
+        assert os.path.exists(staged)
+        assert get_unix(path, timeout=2) == (200, f"v1 {first.pid}")
+        edit(source, original.replace('"v1"', '"v3"'))
+        third = served.serving(after=index)
+        poll(lambda: get_unix(path, timeout=2) == (200, f"v3 {third.pid}"), what="v3")
+        poll(lambda: not pid_alive(first.pid), timeout=15, what="the old child to exit")
+        assert not os.path.exists(staged)
+        assert sorted(p.name for p in app_dir.glob("web.sock*")) == ["web.sock"]
+        served.signal(signal.SIGTERM)
+        assert served.wait(timeout=15) == 0
 
 
 def test_a_first_start_that_fails_ends_the_supervisor() -> None:

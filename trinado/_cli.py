@@ -428,8 +428,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug and exc.__cause__ is not None:
             traceback.print_exception(exc.__cause__)
         _fail(exc)
-    except KeyboardInterrupt:
-        return 130
+    except BaseException as exc:
+        if process._is_interrupt(exc):  # Ctrl-C, perhaps while the application started
+            return 130
+        raise
 
 
 def _fail(exc: CLIError) -> NoReturn:
@@ -438,11 +440,22 @@ def _fail(exc: CLIError) -> NoReturn:
 
 
 def _run(args: argparse.Namespace, argv: list[str], link: _reloader.ChildLink | None) -> int:
+    try:
+        return _load_and_serve(args, argv, link)
+    except Exception as exc:
+        if link is not None:  # so that the supervisor watches the files involved
+            link.report_failed(exc)
+        raise
+
+
+def _load_and_serve(
+    args: argparse.Namespace, argv: list[str], link: _reloader.ChildLink | None
+) -> int:
     if args.reload and link is None and not autoreload.is_supervised():
         return _supervise(args, argv)
     app = load_app(args.app)
     if link is not None:
-        link.record_files(app)
+        link.report_loaded(app)
     if args.debug:
         apply_debug(app.settings)
     if app.settings.get("autoreload") and link is None and not autoreload.is_supervised():
@@ -471,6 +484,7 @@ def _supervise(args: argparse.Namespace, argv: list[str]) -> int:
         shutdown_timeout=args.shutdown_timeout,
         overlap=args.unix_socket is not None or process._default_reuse_port(),
         pin_port=args.unix_socket is None,
+        unix_socket=args.unix_socket,
     )
 
 
@@ -514,26 +528,31 @@ def _run_single(
     bound = _bind_or_fail(bind)
 
     def on_serving(server: Any) -> None:
+        bound.publish()  # a Unix socket taking over from the previous version (--reload)
         _announce(args, bound.port, None)
         if link is not None:
             link.report_ready(bound.port)
 
     try:
-        sockets = bound.worker_sockets()
-    except OSError as exc:
-        bound.close()
-        raise CLIError(f"cannot listen: {exc.strerror or exc}", RUNTIME_ERROR) from exc
-    trio.run(
-        functools.partial(
-            process._serve_sockets,
-            app,
-            sockets,
-            options,
-            quiet_signals=link is not None,
-            stop_on_eof=None if link is None else link.fd,
-            on_serving=on_serving,
+        try:
+            sockets = bound.worker_sockets()
+        except OSError as exc:
+            raise CLIError(f"cannot listen: {exc.strerror or exc}", RUNTIME_ERROR) from exc
+        # The sockets listen once the application's lifespan has started, not before.
+        trio.run(
+            functools.partial(
+                process._serve_sockets,
+                app,
+                sockets,
+                options,
+                backlog=bound.backlog,
+                quiet_signals=link is not None,
+                stop_on_eof=None if link is None else link.fd,
+                on_serving=on_serving,
+            )
         )
-    )
+    finally:
+        bound.close()
     return 0
 
 
@@ -554,14 +573,17 @@ def _run_workers(
             link.report_ready(port)
 
     with contextlib.suppress(KeyboardInterrupt):
-        return process._run_workers(
-            lambda: app,
-            count,
-            bind=functools.partial(_bind_or_fail, bind),
-            shutdown_timeout=args.shutdown_timeout,
-            max_restarts=None,
-            on_ready=on_ready,
-            server_options=options,
-            stop_on_eof=None if link is None else link.fd,
-        )
+        try:
+            return process._run_workers(
+                lambda: app,
+                count,
+                bind=functools.partial(_bind_or_fail, bind),
+                shutdown_timeout=args.shutdown_timeout,
+                max_restarts=None,
+                on_ready=on_ready,
+                server_options=options,
+                stop_on_eof=None if link is None else link.fd,
+            )
+        except OSError as exc:  # a fork that failed at the first start
+            raise CLIError(str(exc.strerror or exc), RUNTIME_ERROR) from exc
     return 130

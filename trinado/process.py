@@ -28,7 +28,6 @@ listening socket and the workers inherit it.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import errno
 import functools
@@ -55,9 +54,11 @@ __all__ = ["cpu_count", "fork_processes", "run_workers", "task_id"]
 
 _task_id: int | None = None
 
-# Restart back-off: more than _BURST deaths within _BURST_WINDOW seconds slows restarts down.
-_BURST = 5
-_BURST_WINDOW = 10.0
+# Restart back-off, per task id: a worker that dies within _STABLE_UPTIME seconds of its start
+# has failed "quickly"; after the first quick failure in a row, each restart waits twice as
+# long as the one before (1, 2, 4... seconds, up to _MAX_BACKOFF). A worker that stayed up
+# longer than that had started fine: its death is restarted at once.
+_STABLE_UPTIME = 10.0
 _MAX_BACKOFF = 30.0
 # Extra time, past the shutdown timeout, that a stopping worker gets before SIGKILL.
 _STOP_MARGIN = 5.0
@@ -92,10 +93,12 @@ def fork_processes(num_processes: int | None, max_restarts: int | None = None) -
 
     Each child gets a task id from 0 to ``num_processes - 1`` and continues from here. The
     parent stays inside this function: a child that dies from a signal or exits with a
-    non-zero status is started again with the same id; a child that exits with status 0 has
-    finished. When every child has finished, the parent exits with status 0. On SIGTERM or
-    SIGINT the parent sends SIGTERM to every child, waits for them (SIGKILL after 30 seconds,
-    or at once on a second signal) and exits (status 1 if one had to be killed).
+    non-zero status is started again with the same id (after a growing delay when it keeps
+    dying within 10 seconds of its start, as in `run_workers`); a child that exits with
+    status 0 has finished. When every child has finished, the parent exits with status 0.
+    On SIGTERM or SIGINT the parent sends SIGTERM to every child, waits for them (SIGKILL
+    after 30 seconds, or at once on a second signal) and exits (status 1 if one had to be
+    killed).
 
     Call this before ``trio.run``, then start Trio in each child.
 
@@ -109,6 +112,8 @@ def fork_processes(num_processes: int | None, max_restarts: int | None = None) -
     Raises:
         RuntimeError: ``os.fork`` is not available, Trio is running, this process already
             called it, or (in the parent) children kept failing past ``max_restarts``.
+        OSError: A child could not be forked at the first start (the children already
+            started are stopped first). Later, a failed fork is retried after a delay.
     """
     _check_can_fork()
     if _task_id is not None:
@@ -149,9 +154,16 @@ def run_workers(
     and a port in use fails here, once, with :class:`OSError`. Then ``workers`` processes are
     forked; each calls ``make_app()`` and serves it with ``app.serve`` on the shared port.
 
-    The parent restarts a worker that dies (killed by a signal or exiting non-zero); when
-    workers keep dying (more than 5 in 10 seconds) it waits before each restart, longer and
-    longer (up to 30 seconds). A worker's death never affects the others.
+    The parent restarts a worker that dies (killed by a signal or exiting non-zero). A
+    worker that keeps dying within 10 seconds of its start is restarted at once the first
+    time, then after 1, 2, 4... seconds (up to 30); once it stays up 10 seconds, its next
+    death is restarted at once again. The first failure of a worker is logged with its
+    traceback, the ones in a row after it in one line each. A worker's death never affects
+    the others. A worker stopped by Ctrl-C (SIGINT) exits cleanly, even while starting.
+
+    Each worker listens only once its application is ready (after the ``lifespan``
+    setting's startup), so that with SO_REUSEPORT no connection waits on a worker that is
+    still starting.
 
     SIGTERM or SIGINT to the parent stops every worker gracefully: each stops accepting and
     gives its requests in flight ``shutdown_timeout`` seconds to finish. A worker still
@@ -174,7 +186,8 @@ def run_workers(
         max_restarts: Give up (stop everything, return 1) after this many restarts in all;
             None: never give up.
         on_ready: Called in the parent, with the TCP port (0 for a Unix socket), once every
-            worker accepts connections.
+            worker accepts connections (each of the ``workers`` task ids has a worker that
+            is serving).
         **server_options: Options of :meth:`Application.serve <trinado.web.Application.serve>`
             (``xheaders``, ``ssl_options``, timeouts, limits...).
 
@@ -185,7 +198,8 @@ def run_workers(
     Raises:
         RuntimeError: ``os.fork`` is not available or Trio is already running here.
         ValueError: ``workers`` is negative, or ``reuse_port=True`` where the OS lacks it.
-        OSError: The port or socket path cannot be bound (in use, no permission...).
+        OSError: The port or socket path cannot be bound (in use, no permission...), or
+            the first fork of a worker fails.
     """
     return _run_workers(
         make_app,
@@ -225,12 +239,18 @@ def _run_workers(
     bound = bind()
     ready_r, ready_w = os.pipe()
     alive_r, alive_w = os.pipe()  # a worker sees EOF on alive_r when the parent is gone
+
+    def all_ready() -> None:
+        bound.publish()
+        if on_ready is not None:
+            on_ready(bound.port)
+
     pool = _Pool(
         count,
         max_restarts=max_restarts,
         stop_timeout=shutdown_timeout + _STOP_MARGIN,
         ready_fd=ready_r,
-        on_ready=None if on_ready is None else functools.partial(on_ready, bound.port),
+        on_ready=all_ready,
         eof_fds=[] if stop_on_eof is None else [stop_on_eof],
         child_closes=[ready_r, alive_w],
     )
@@ -254,22 +274,47 @@ def _run_workers(
                 app,
                 sockets,
                 server_options,
+                backlog=bound.backlog,
                 quiet_signals=True,
                 stop_on_eof=alive_r,
-                on_serving=lambda _server: _tell_parent(ready_w),
+                on_serving=lambda _server: _tell_parent(ready_w, worker),
             )
         )
         code = 0
     except BaseException as exc:
-        gen_log.error("Worker %d (pid %d) failed", worker, os.getpid(), exc_info=exc)
+        if _is_interrupt(exc):  # Ctrl-C reached this worker while it started: a clean stop
+            code = 0
+        elif pool.failed_before(worker):  # its previous life failed quickly too: one line
+            gen_log.error("Worker %d (pid %d) failed again: %s", worker, os.getpid(), _line(exc))
+        else:
+            gen_log.error("Worker %d (pid %d) failed", worker, os.getpid(), exc_info=exc)
     finally:
         _flush_stdio()
         os._exit(code)
 
 
-def _tell_parent(fd: int) -> None:
+def _tell_parent(fd: int, task: int) -> None:
     with contextlib.suppress(OSError):  # the parent is gone: EOF on alive_r stops us
-        os.write(fd, b"r")
+        os.write(fd, f"{task} {os.getpid()}\n".encode())
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is a KeyboardInterrupt, perhaps in (nested) exception groups."""
+    grouped = getattr(exc, "exceptions", None)
+    if isinstance(grouped, tuple) and grouped:
+        return all(isinstance(e, BaseException) and _is_interrupt(e) for e in grouped)
+    return isinstance(exc, KeyboardInterrupt)
+
+
+def _line(exc: BaseException) -> str:
+    """An exception in one line: its type, message and where it was raised."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        text += f" ({tb.tb_frame.f_code.co_filename}:{tb.tb_lineno})"
+    return text
 
 
 def _check_can_fork() -> None:
@@ -325,10 +370,11 @@ class _Pool:
     gave_up: bool = False
     _children: dict[int, int] = field(default_factory=dict)  # pid -> task id
     _due: dict[int, float] = field(default_factory=dict)  # task id -> restart time
-    _deaths: collections.deque[float] = field(default_factory=collections.deque)
-    _backoff: float = 0.0
+    _started: dict[int, float] = field(default_factory=dict)  # task id -> last fork time
+    _failures: dict[int, int] = field(default_factory=dict)  # task id -> quick deaths in a row
+    _ready: set[int] = field(default_factory=set)  # task ids whose worker serves
+    _ready_buffer: bytes = b""
     _restarts: int = 0
-    _ready_count: int = 0
     _stopping: bool = False
     _killed: bool = False
     _stop_deadline: float = 0.0
@@ -337,22 +383,41 @@ class _Pool:
     def run(self) -> int | None:
         self._signals.install()
         try:
+            start_error: OSError | None = None
             for task in range(self.count):
-                if self._spawn(task):
-                    return task
+                try:
+                    if self._spawn(task):
+                        return task
+                except OSError as exc:
+                    # Stop the ones already started; the caller reports the error.
+                    reason = exc.strerror or str(exc)
+                    start_error = OSError(exc.errno, f"cannot start worker {task}: {reason}")
+                    self._begin_stop()
+                    break
             while self._children or (self._due and not self._stopping):
                 child = self._step()
                 if child is not None:
                     return child
+            if start_error is not None:
+                raise start_error
             return None
         finally:
             if _task_id is None:
                 self._signals.restore()
 
+    def failed_before(self, task: int) -> bool:
+        """Whether the previous worker of ``task`` died within seconds of its start."""
+        return self._failures.get(task, 0) > 0
+
     # -- children --------------------------------------------------------------------------
 
     def _spawn(self, task: int) -> bool:
-        """Forks child ``task``; returns True in the child."""
+        """Forks child ``task``; returns True in the child.
+
+        Raises:
+            OSError: The fork failed (too many processes, no memory).
+        """
+        self._started[task] = time.monotonic()
         pid = os.fork()
         if pid == 0:
             global _task_id
@@ -364,6 +429,19 @@ class _Pool:
             return True
         self._children[pid] = task
         return False
+
+    def _restart(self, task: int) -> bool:
+        """Forks child ``task`` again; returns True in the child. A failed fork is retried."""
+        try:
+            return self._spawn(task)
+        except OSError as exc:
+            delay = max(1.0, self._restart_delay(task))
+            gen_log.error(
+                "Cannot start worker %d: %s; trying again in %.0f s",
+                *(task, exc.strerror or exc, delay),
+            )
+            self._due[task] = time.monotonic() + delay
+            return False
 
     def _step(self) -> int | None:
         """Waits for something to happen and handles it; returns a task id in a new child."""
@@ -379,10 +457,7 @@ class _Pool:
         if self._signals.fd in readable:
             self._handle_signals()
         if self.ready_fd is not None and self.ready_fd in readable:
-            self._ready_count += len(os.read(self.ready_fd, 4096))
-            if self.on_ready is not None and self._ready_count >= self.count:
-                callback, self.on_ready = self.on_ready, None
-                callback()
+            self._read_ready(os.read(self.ready_fd, 4096))
         for fd in [fd for fd in self.eof_fds if fd in readable]:
             with contextlib.suppress(OSError):
                 if os.read(fd, 4096):
@@ -404,9 +479,26 @@ class _Pool:
         for task, when in sorted(self._due.items(), key=lambda item: item[1]):
             if when <= now:
                 del self._due[task]
-                if self._spawn(task):
+                if self._restart(task):
                     return task
         return None
+
+    def _read_ready(self, data: bytes) -> None:
+        """Notes the workers that serve (lines of ``"task pid"``); calls on_ready once all do.
+
+        A line from a worker that has died meanwhile (its pid is no longer a child) is ignored.
+        """
+        *lines, self._ready_buffer = (self._ready_buffer + data).split(b"\n")
+        for line in lines:
+            try:
+                task, pid = (int(part) for part in line.split())
+            except ValueError:
+                continue
+            if self._children.get(pid) == task:
+                self._ready.add(task)
+        if self.on_ready is not None and not self._stopping and len(self._ready) >= self.count:
+            callback, self.on_ready = self.on_ready, None
+            callback()
 
     def _handle_signals(self) -> None:
         for signum in self._signals.received():
@@ -447,6 +539,7 @@ class _Pool:
             task = self._children.pop(pid, None)
             if task is None:
                 continue
+            self._ready.discard(task)
             self._child_died(task, pid, status)
 
     def _child_died(self, task: int, pid: int, status: int) -> None:
@@ -466,26 +559,25 @@ class _Pool:
             self._begin_stop()
             self.exit_code = 1
             return
-        delay = self._restart_delay()
+        delay = self._restart_delay(task)
         if delay:
             gen_log.warning(
-                "Worker %d (pid %d) %s; workers keep dying (%d in %.0f s): restarting in %.0f s",
-                *(task, pid, how, len(self._deaths), _BURST_WINDOW, delay),
+                "Worker %d (pid %d) %s; it keeps dying (%d times in a row, each within %.0f s "
+                "of starting): restarting it in %.0f s",
+                *(task, pid, how, self._failures[task], _STABLE_UPTIME, delay),
             )
         else:
             gen_log.warning("Worker %d (pid %d) %s; restarting it", task, pid, how)
         self._due[task] = time.monotonic() + delay
 
-    def _restart_delay(self) -> float:
+    def _restart_delay(self, task: int) -> float:
+        """Counts a failure of ``task`` and returns how long to wait before restarting it."""
         now = time.monotonic()
-        self._deaths.append(now)
-        while self._deaths and self._deaths[0] < now - _BURST_WINDOW:
-            self._deaths.popleft()
-        if len(self._deaths) > _BURST:
-            self._backoff = min(_MAX_BACKOFF, max(1.0, self._backoff * 2))
-        else:
-            self._backoff = 0.0
-        return self._backoff
+        if now - self._started.get(task, now) >= _STABLE_UPTIME:
+            self._failures[task] = 0  # it had started fine: this death is not a crash loop
+            return 0.0
+        failures = self._failures[task] = self._failures.get(task, 0) + 1
+        return 0.0 if failures <= 1 else min(_MAX_BACKOFF, 2.0 ** (failures - 2))
 
 
 class _SignalWakeup:
@@ -552,8 +644,9 @@ class _BoundSockets:
     """What the parent holds for its workers.
 
     With ``reuse_port``, ``held`` are bound, non-listening sockets that reserve the port and
-    ``addresses`` the exact addresses each worker binds its own listening socket to.
-    Otherwise ``held`` are the listening sockets the workers inherit.
+    ``addresses`` the exact addresses each worker binds its own socket to. Otherwise ``held``
+    are the listening sockets the workers inherit. ``staged``: a Unix socket bound at a
+    temporary path, and the path it takes over once serving (see `publish`).
     """
 
     held: list[socket.socket]
@@ -561,23 +654,38 @@ class _BoundSockets:
     port: int
     backlog: int
     addresses: list[tuple[int, int, int, Any]] = field(default_factory=list)
+    staged: tuple[str, str] | None = None
 
     def worker_sockets(self) -> list[socket.socket]:
-        """The listening sockets for one worker (bound now when each has its own)."""
+        """The sockets for one worker: the inherited listening ones, or its own (bound now).
+
+        A worker's own SO_REUSEPORT socket does not listen yet: `trinado.httpserver.serve`
+        makes it listen once the application is ready, so that the kernel sends no
+        connection to a worker that is still starting.
+        """
         if not self.reuse_port:
             return self.held
         sockets = [
-            _tcp_socket(family, type_, proto, sockaddr, reuse_port=True, backlog=self.backlog)
+            _tcp_socket(family, type_, proto, sockaddr, reuse_port=True, backlog=None)
             for family, type_, proto, sockaddr in self.addresses
         ]
         for sock in self.held:
             sock.close()
         return sockets
 
+    def publish(self) -> None:
+        """Moves a staged Unix socket to its path, replacing the previous server's socket."""
+        if self.staged is not None:
+            staged, self.staged = self.staged, None
+            os.replace(*staged)
+
     def close(self) -> None:
-        """Closes the sockets the parent holds."""
+        """Closes the sockets the parent holds (and removes a socket file never published)."""
         for sock in self.held:
             sock.close()
+        if self.staged is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.staged[0])
 
 
 def _bind_sockets(
@@ -592,8 +700,8 @@ def _bind_sockets(
     """Binds the port (or Unix socket) for one server, before forking or starting Trio.
 
     ``handover``: another generation of the same server (``--reload``) still listens there;
-    do not treat that as "in use" (SO_REUSEPORT lets both listen; a Unix socket file is
-    replaced).
+    do not treat that as "in use". SO_REUSEPORT lets both listen; a Unix socket is bound at
+    a temporary path (`_staged_unix_path`) and replaces the old one's file at `publish`.
 
     Raises:
         ValueError: ``reuse_port=True`` where the OS has no SO_REUSEPORT, or the Unix socket
@@ -602,8 +710,11 @@ def _bind_sockets(
     """
     listen_backlog = backlog if backlog is not None else 0xFFFF
     if unix_socket is not None:
-        sock = _unix_socket(unix_socket, listen_backlog, check_live=not handover)
-        return _BoundSockets([sock], reuse_port=False, port=0, backlog=listen_backlog)
+        sock = _unix_socket(unix_socket, listen_backlog, staged=handover)
+        staged = (_staged_unix_path(unix_socket, os.getpid()), unix_socket) if handover else None
+        return _BoundSockets(
+            [sock], reuse_port=False, port=0, backlog=listen_backlog, staged=staged
+        )
     if reuse_port is None:
         reuse_port = _default_reuse_port()
     elif reuse_port and not hasattr(socket, "SO_REUSEPORT"):
@@ -677,8 +788,14 @@ def _tcp_socket(
     return sock
 
 
-def _unix_socket(path: str, backlog: int, *, check_live: bool) -> socket.socket:
-    """A listening Unix socket at ``path``, replacing a stale socket file there."""
+def _staged_unix_path(path: str, pid: int) -> str:
+    """Where process ``pid`` binds its Unix socket before it takes over ``path``."""
+    return f"{path}.{pid}.new"
+
+
+def _unix_socket(path: str, backlog: int, *, staged: bool) -> socket.socket:
+    """A listening Unix socket at ``path`` (replacing a stale socket file there), or at its
+    staged path, leaving ``path`` to the server still running there."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -686,9 +803,14 @@ def _unix_socket(path: str, backlog: int, *, check_live: bool) -> socket.socket:
     else:
         if not stat.S_ISSOCK(st.st_mode):
             raise ValueError(f"{path} exists and is not a socket")
-        if check_live and _unix_socket_answers(path):
-            raise OSError(errno.EADDRINUSE, f"{path} is already in use by a running server")
-        os.unlink(path)
+        if not staged:
+            if _unix_socket_answers(path):
+                raise OSError(errno.EADDRINUSE, f"{path} is already in use by a running server")
+            os.unlink(path)
+    if staged:
+        path = _staged_unix_path(path, os.getpid())
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.set_inheritable(True)
@@ -721,20 +843,26 @@ async def _serve_sockets(
     sockets: Iterable[socket.socket],
     server_options: dict[str, Any],
     *,
+    backlog: int | None,
     quiet_signals: bool,
     stop_on_eof: int | None = None,
     on_serving: Callable[[HTTPServer], object] | None = None,
 ) -> None:
-    """Serves ``app`` on already-bound listening sockets until it is stopped.
+    """Serves ``app`` on already-bound sockets until it is stopped.
 
+    The sockets listen (with ``backlog``) only once the application's lifespan has started;
+    sockets that listen already (inherited from the parent) are served as they are.
     ``quiet_signals``: SIGINT and SIGTERM start a graceful shutdown and further ones are
     ignored (a supervising parent escalates); otherwise the server's own handling applies
     (a second signal stops at once). ``stop_on_eof``: a file descriptor whose EOF (the
     supervising process has gone away) starts a graceful shutdown.
     """
-    listeners = [trio.SocketListener(trio.socket.from_stdlib_socket(sock)) for sock in sockets]
     serve = functools.partial(
-        app.serve, listeners=listeners, handle_signals=not quiet_signals, **server_options
+        app.serve,
+        sockets=list(sockets),
+        backlog=backlog,
+        handle_signals=not quiet_signals,
+        **server_options,
     )
     async with trio.open_nursery() as nursery:
         server: HTTPServer = await nursery.start(_serve_then_cancel, serve, nursery.cancel_scope)

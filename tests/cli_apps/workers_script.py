@@ -1,6 +1,8 @@
 """Serves basic.make_app from 2 workers through the public run_workers (``reuse`` or not).
 
-Usage: python workers_script.py reuse|inherit
+Usage: python workers_script.py reuse|inherit|broken
+
+``broken``: one worker whose factory always raises, given up after 2 restarts.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from basic import make_app
 
 from trinado.log import enable_pretty_logging
 from trinado.process import run_workers
+from trinado.web import Application
 
 
 def announce(port: int) -> None:
@@ -22,8 +25,14 @@ def announce(port: int) -> None:
     )
 
 
+def make_broken() -> Application:
+    raise RuntimeError("broken factory")
+
+
 if __name__ == "__main__":
     enable_pretty_logging()
+    if sys.argv[1] == "broken":
+        sys.exit(run_workers(make_broken, 1, port=0, host="127.0.0.1", max_restarts=2))
     reuse = sys.argv[1] == "reuse"
     sys.exit(
         run_workers(
