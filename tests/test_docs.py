@@ -296,11 +296,7 @@ _LIST_MARKER_RE = re.compile(r"(?:[-*+]|[0-9]+\.|#\.)[ ]+")
 # Blocks that break the rules for now, as (file, first line of the block): the file is being
 # rewritten by someone else. A listed block that passes, or is gone, fails the test: remove
 # its entry then.
-PENDING_DOCSTRING_BLOCKS: dict[tuple[str, str], str] = {
-    # pending: trinado/process.py is being edited; its run_workers example (a __main__
-    # guard calling sys.exit) is to become an excerpt of a file under examples/.
-    ("trinado/process.py", "def make_app() -> Application:"): "pending",
-}
+PENDING_DOCSTRING_BLOCKS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from tests.cli_apps.harness import (
     pid_alive,
     poll,
 )
-from trinado import process
+from trinado import _worker_sockets, process
 from trinado.process import cpu_count, fork_processes, run_workers, task_id
 
 # -- the parent and its workers ----------------------------------------------------------------
@@ -333,9 +333,9 @@ def accepts(sock: socket.socket, port: int, unix_path: str | None = None) -> boo
     return True
 
 
-@pytest.mark.skipif(not process._default_reuse_port(), reason="needs Linux's SO_REUSEPORT")
+@pytest.mark.skipif(not _worker_sockets.default_reuse_port(), reason="needs Linux's SO_REUSEPORT")
 def test_reuse_port_binding_and_what_counts_as_in_use() -> None:
-    bound = process._bind_sockets(port=0, host="127.0.0.1", reuse_port=True)
+    bound = _worker_sockets.bind_sockets(port=0, host="127.0.0.1", reuse_port=True)
     try:
         assert bound.reuse_port
         assert bound.port > 0  # port 0 resolved once, in the parent
@@ -354,10 +354,12 @@ def test_reuse_port_binding_and_what_counts_as_in_use() -> None:
         # A listener there, even one with SO_REUSEPORT, means "in use" for a new server...
         for reuse_port in (False, True):
             with pytest.raises(OSError, match="already in use") as info:
-                process._bind_sockets(port=bound.port, host="127.0.0.1", reuse_port=reuse_port)
+                _worker_sockets.bind_sockets(
+                    port=bound.port, host="127.0.0.1", reuse_port=reuse_port
+                )
             assert info.value.errno == errno.EADDRINUSE
         # ...but not for the next generation of the same server (--reload), which overlaps.
-        handover = process._bind_sockets(port=bound.port, host="127.0.0.1", handover=True)
+        handover = _worker_sockets.bind_sockets(port=bound.port, host="127.0.0.1", handover=True)
         try:
             (second,) = handover.worker_sockets()
         finally:
@@ -368,7 +370,7 @@ def test_reuse_port_binding_and_what_counts_as_in_use() -> None:
 
 
 def test_inherited_binding_listens_in_the_parent() -> None:
-    bound = process._bind_sockets(port=0, host="127.0.0.1", reuse_port=False)
+    bound = _worker_sockets.bind_sockets(port=0, host="127.0.0.1", reuse_port=False)
     try:
         (sock,) = bound.held
         assert bound.worker_sockets() == [sock]
@@ -380,27 +382,27 @@ def test_inherited_binding_listens_in_the_parent() -> None:
 
 def test_unix_socket_binding(tmp_path: Path) -> None:
     path = str(tmp_path / "s.sock")
-    bound = process._bind_sockets(unix_socket=path)
+    bound = _worker_sockets.bind_sockets(unix_socket=path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666  # nginx may connect, as with app.serve
     try:
         with pytest.raises(OSError, match="already in use by a running server"):
-            process._bind_sockets(unix_socket=path)
+            _worker_sockets.bind_sockets(unix_socket=path)
     finally:
         bound.close()
-    stale = process._bind_sockets(unix_socket=path)  # nobody answers there now: replaced
+    stale = _worker_sockets.bind_sockets(unix_socket=path)  # nobody answers there now: replaced
     stale.close()
     regular = tmp_path / "file"
     regular.write_text("data")
     with pytest.raises(ValueError, match="not a socket"):
-        process._bind_sockets(unix_socket=str(regular))
+        _worker_sockets.bind_sockets(unix_socket=str(regular))
 
 
 def test_unix_socket_handover_takes_the_path_only_when_published(tmp_path: Path) -> None:
     path = str(tmp_path / "s.sock")
-    old = process._bind_sockets(unix_socket=path)
+    old = _worker_sockets.bind_sockets(unix_socket=path)
     try:
-        new = process._bind_sockets(unix_socket=path, handover=True)
-        staged = process._staged_unix_path(path, os.getpid())
+        new = _worker_sockets.bind_sockets(unix_socket=path, handover=True)
+        staged = _worker_sockets.staged_unix_path(path, os.getpid())
         try:
             assert os.path.exists(staged)
             assert stat.S_IMODE(os.stat(staged).st_mode) == 0o666
@@ -411,7 +413,7 @@ def test_unix_socket_handover_takes_the_path_only_when_published(tmp_path: Path)
         finally:
             new.close()
         assert os.path.exists(path)  # published: closing leaves the path alone
-        unpublished = process._bind_sockets(unix_socket=path, handover=True)
+        unpublished = _worker_sockets.bind_sockets(unix_socket=path, handover=True)
         unpublished.close()  # a version that never served removes its staged file
         assert not os.path.exists(staged)
     finally:

@@ -26,7 +26,7 @@ from tests.cli_apps.harness import (
     poll,
     run_cli,
 )
-from trinado import process
+from trinado import _worker_sockets
 from trinado._reloader import child_argv
 
 HOST_PORT = ["--host", "127.0.0.1", "--port", "0"]
@@ -166,7 +166,7 @@ def hanging(original: str, version: str) -> str:
     )
 
 
-@pytest.mark.skipif(not process._default_reuse_port(), reason="needs Linux's SO_REUSEPORT")
+@pytest.mark.skipif(not _worker_sockets.default_reuse_port(), reason="needs Linux's SO_REUSEPORT")
 def test_a_version_that_hangs_at_start_gets_no_connection_and_is_replaced_or_killed(
     app_dir: Path,
 ) -> None:
@@ -207,7 +207,7 @@ def test_a_version_that_hangs_at_start_gets_no_connection_and_is_replaced_or_kil
         assert served.wait(timeout=15) == 0
 
 
-@pytest.mark.skipif(not process._default_reuse_port(), reason="needs Linux's SO_REUSEPORT")
+@pytest.mark.skipif(not _worker_sockets.default_reuse_port(), reason="needs Linux's SO_REUSEPORT")
 def test_a_previous_version_that_does_not_stop_is_killed(app_dir: Path) -> None:
     source = app_dir / "reloadapp.py"
     original = source.read_text()
@@ -294,7 +294,7 @@ def test_reload_on_a_unix_socket_hands_the_path_over_when_ready(app_dir: Path) -
         # temporary socket file goes when a change kills it.
         edit(source, hanging(original, "v2"))
         index, match = served.wait_for(r"hanging at start in (\d+)")
-        staged = process._staged_unix_path(path, int(match.group(1)))
+        staged = _worker_sockets.staged_unix_path(path, int(match.group(1)))
         assert os.path.exists(staged)
         assert get_unix(path, timeout=2) == (200, f"v1 {first.pid}")
         edit(source, original.replace('"v1"', '"v3"'))

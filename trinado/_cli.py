@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 import trio
 
-from . import _reloader, autoreload, process
+from . import _reloader, _worker_sockets, autoreload, process
 from ._application import Application
 from .log import enable_pretty_logging, gen_log
 
@@ -465,7 +465,7 @@ def _load_and_serve(
         ssl_context = make_ssl_context(args.certfile, args.keyfile)
     options = server_options(args, ssl_context)
     bind = functools.partial(
-        process._bind_sockets,
+        _worker_sockets.bind_sockets,
         port=8888 if args.port is None else args.port,
         host=args.host or "",
         unix_socket=args.unix_socket,
@@ -482,7 +482,7 @@ def _supervise(args: argparse.Namespace, argv: list[str]) -> int:
     return _reloader.run_supervisor(
         argv,
         shutdown_timeout=args.shutdown_timeout,
-        overlap=args.unix_socket is not None or process._default_reuse_port(),
+        overlap=args.unix_socket is not None or _worker_sockets.default_reuse_port(),
         pin_port=args.unix_socket is None,
         unix_socket=args.unix_socket,
     )
@@ -495,7 +495,9 @@ def _announce(args: argparse.Namespace, port: int, workers: int | None) -> None:
     )
 
 
-def _bind_or_fail(bind: functools.partial[process._BoundSockets]) -> process._BoundSockets:
+def _bind_or_fail(
+    bind: functools.partial[_worker_sockets.BoundSockets],
+) -> _worker_sockets.BoundSockets:
     try:
         return bind()
     except ValueError as exc:
@@ -518,11 +520,11 @@ def _run_single(
     app: Application,
     args: argparse.Namespace,
     options: dict[str, Any],
-    bind: functools.partial[process._BoundSockets],
+    bind: functools.partial[_worker_sockets.BoundSockets],
     link: _reloader.ChildLink | None,
 ) -> int:
     if link is not None:  # bound with SO_REUSEPORT, so that the next version can overlap
-        bind = functools.partial(bind, reuse_port=process._default_reuse_port())
+        bind = functools.partial(bind, reuse_port=_worker_sockets.default_reuse_port())
     else:
         bind = functools.partial(bind, reuse_port=False)
     bound = _bind_or_fail(bind)
@@ -560,7 +562,7 @@ def _run_workers(
     app: Application,
     args: argparse.Namespace,
     options: dict[str, Any],
-    bind: functools.partial[process._BoundSockets],
+    bind: functools.partial[_worker_sockets.BoundSockets],
     link: _reloader.ChildLink | None,
 ) -> int:
     if not hasattr(os, "fork"):

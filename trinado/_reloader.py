@@ -51,8 +51,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import autoreload
+from ._worker_sockets import staged_unix_path
 from .log import gen_log
-from .process import _STOP_MARGIN, _STOP_SIGNALS, _SignalWakeup, _staged_unix_path
+from .process import _STOP_MARGIN, _STOP_SIGNALS, _SignalWakeup
 
 if TYPE_CHECKING:
     from ._application import Application
@@ -409,7 +410,7 @@ class Supervisor:
         child.close()
         if not child.ready and self.unix_socket is not None:
             with contextlib.suppress(OSError):  # a killed child leaves its socket file
-                os.unlink(_staged_unix_path(self.unix_socket, child.proc.pid))
+                os.unlink(staged_unix_path(self.unix_socket, child.proc.pid))
         if child in self._retiring:
             self._retiring.remove(child)
             if not self._retiring and self._start_when_retired and not self._stopping:

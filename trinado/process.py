@@ -4,13 +4,20 @@ Two levels, both Unix-only (they need :func:`os.fork`):
 
 * :func:`run_workers` is what ``python -m trinado --workers N`` uses: the parent binds the
   port, forks N workers that each run ``trio.run(app.serve, ...)``, restarts a worker that
-  dies, and stops them all gracefully on SIGTERM or SIGINT::
+  dies, and stops them all gracefully on SIGTERM or SIGINT (from ``examples/workers.py``)::
 
       def make_app() -> Application:
           return Application([(r"/", MainHandler)])
-
-      if __name__ == "__main__":
-          sys.exit(run_workers(make_app, 4, port=8888))
+      ...
+          return run_workers(
+              make_app,
+              args.workers,
+              port=args.port,
+              host="127.0.0.1",
+              max_body_size=1024 * 1024,  # no flag for this one
+              shutdown_timeout=20,
+              on_ready=announce,
+          )
 
 * :func:`fork_processes` is Tornado's building block: it forks and returns the task id in each
   child, while the parent stays inside it, restarting children that fail.
@@ -29,13 +36,11 @@ listening socket and the workers inherit it.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import os
 import select
 import signal
 import socket
-import stat
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -44,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from ._worker_sockets import BoundSockets, bind_sockets
 from .log import gen_log
 
 if TYPE_CHECKING:
@@ -63,7 +69,6 @@ _MAX_BACKOFF = 30.0
 # Extra time, past the shutdown timeout, that a stopping worker gets before SIGKILL.
 _STOP_MARGIN = 5.0
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_NO_FAMILY = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)
 _SIGCHLD: int = getattr(signal, "SIGCHLD", 0)  # only wakes the parent's wait; Unix only
 
 
@@ -205,7 +210,7 @@ def run_workers(
         make_app,
         workers,
         bind=functools.partial(
-            _bind_sockets,
+            bind_sockets,
             port=port,
             host=host,
             unix_socket=unix_socket,
@@ -223,7 +228,7 @@ def _run_workers(
     make_app: Callable[[], Application],
     workers: int | None,
     *,
-    bind: Callable[[], _BoundSockets],
+    bind: Callable[[], BoundSockets],
     shutdown_timeout: float,
     max_restarts: int | None,
     on_ready: Callable[[int], None] | None,
@@ -623,216 +628,6 @@ class _SignalWakeup:
 
 def _note_signal(signum: int, frame: object) -> None:
     """A Python-level handler, so that the wakeup fd receives the signal number."""
-
-
-# -- sockets ---------------------------------------------------------------------------------
-
-
-def _default_reuse_port() -> bool:
-    """Whether workers get their own SO_REUSEPORT sockets by default (on Linux).
-
-    Elsewhere SO_REUSEPORT either does not exist or does not spread connections evenly.
-
-    Returns:
-        True on Linux, where the kernel balances connections between SO_REUSEPORT sockets.
-    """
-    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
-
-
-@dataclass
-class _BoundSockets:
-    """What the parent holds for its workers.
-
-    With ``reuse_port``, ``held`` are bound, non-listening sockets that reserve the port and
-    ``addresses`` the exact addresses each worker binds its own socket to. Otherwise ``held``
-    are the listening sockets the workers inherit. ``staged``: a Unix socket bound at a
-    temporary path, and the path it takes over once serving (see `publish`).
-    """
-
-    held: list[socket.socket]
-    reuse_port: bool
-    port: int
-    backlog: int
-    addresses: list[tuple[int, int, int, Any]] = field(default_factory=list)
-    staged: tuple[str, str] | None = None
-
-    def worker_sockets(self) -> list[socket.socket]:
-        """The sockets for one worker: the inherited listening ones, or its own (bound now).
-
-        A worker's own SO_REUSEPORT socket does not listen yet: `trinado.httpserver.serve`
-        makes it listen once the application is ready, so that the kernel sends no
-        connection to a worker that is still starting.
-        """
-        if not self.reuse_port:
-            return self.held
-        sockets = [
-            _tcp_socket(family, type_, proto, sockaddr, reuse_port=True, backlog=None)
-            for family, type_, proto, sockaddr in self.addresses
-        ]
-        for sock in self.held:
-            sock.close()
-        return sockets
-
-    def publish(self) -> None:
-        """Moves a staged Unix socket to its path, replacing the previous server's socket."""
-        if self.staged is not None:
-            staged, self.staged = self.staged, None
-            os.replace(*staged)
-
-    def close(self) -> None:
-        """Closes the sockets the parent holds (and removes a socket file never published)."""
-        for sock in self.held:
-            sock.close()
-        if self.staged is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.staged[0])
-
-
-def _bind_sockets(
-    *,
-    port: int = 8888,
-    host: str = "",
-    unix_socket: str | None = None,
-    reuse_port: bool | None = None,
-    backlog: int | None = None,
-    handover: bool = False,
-) -> _BoundSockets:
-    """Binds the port (or Unix socket) for one server, before forking or starting Trio.
-
-    ``handover``: another generation of the same server (``--reload``) still listens there;
-    do not treat that as "in use". SO_REUSEPORT lets both listen; a Unix socket is bound at
-    a temporary path (`_staged_unix_path`) and replaces the old one's file at `publish`.
-
-    Raises:
-        ValueError: ``reuse_port=True`` where the OS has no SO_REUSEPORT, or the Unix socket
-            path is not a socket.
-        OSError: The address is in use or cannot be bound.
-    """
-    listen_backlog = backlog if backlog is not None else 0xFFFF
-    if unix_socket is not None:
-        sock = _unix_socket(unix_socket, listen_backlog, staged=handover)
-        staged = (_staged_unix_path(unix_socket, os.getpid()), unix_socket) if handover else None
-        return _BoundSockets(
-            [sock], reuse_port=False, port=0, backlog=listen_backlog, staged=staged
-        )
-    if reuse_port is None:
-        reuse_port = _default_reuse_port()
-    elif reuse_port and not hasattr(socket, "SO_REUSEPORT"):
-        raise ValueError("reuse_port is not supported on this platform")
-    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    held: list[socket.socket] = []
-    addresses: list[tuple[int, int, int, Any]] = []
-    seen: set[tuple[int, object]] = set()
-    bound_port = port
-    try:
-        for family, type_, proto, _, sockaddr in infos:
-            if (family, sockaddr[0]) in seen:
-                continue
-            seen.add((family, sockaddr[0]))
-            address = (sockaddr[0], bound_port, *sockaddr[2:])
-            # Without handover the reserving socket has no SO_REUSEPORT, so that binding
-            # fails if any server listens there (even one using SO_REUSEPORT itself).
-            try:
-                sock = _tcp_socket(
-                    family,
-                    type_,
-                    proto,
-                    address,
-                    reuse_port=reuse_port and handover,
-                    backlog=None if reuse_port else listen_backlog,
-                )
-            except OSError as exc:
-                # A host without IPv6 still resolves "" to "::": skip what it cannot bind.
-                if host or family != socket.AF_INET6 or exc.errno not in _NO_FAMILY:
-                    raise
-                continue
-            held.append(sock)
-            if bound_port == 0:
-                bound_port = sock.getsockname()[1]
-                address = (sockaddr[0], bound_port, *sockaddr[2:])
-            addresses.append((family, type_, proto, address))
-    except OSError as exc:
-        for sock in held:
-            sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            where = f"{host}:{port}" if host else f"port {port}"
-            raise OSError(exc.errno, f"{where} is already in use") from exc
-        raise
-    return _BoundSockets(
-        held,
-        reuse_port=reuse_port,
-        port=bound_port,
-        backlog=listen_backlog,
-        addresses=addresses if reuse_port else [],
-    )
-
-
-def _tcp_socket(
-    family: int, type_: int, proto: int, address: Any, *, reuse_port: bool, backlog: int | None
-) -> socket.socket:
-    """A TCP socket bound to ``address``; listening unless ``backlog`` is None."""
-    sock = socket.socket(family, type_, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.set_inheritable(True)
-        sock.bind(address)
-        if backlog is not None:
-            sock.listen(backlog)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def _staged_unix_path(path: str, pid: int) -> str:
-    """Where process ``pid`` binds its Unix socket before it takes over ``path``."""
-    return f"{path}.{pid}.new"
-
-
-def _unix_socket(path: str, backlog: int, *, staged: bool) -> socket.socket:
-    """A listening Unix socket at ``path`` (replacing a stale socket file there), or at its
-    staged path, leaving ``path`` to the server still running there."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        pass
-    else:
-        if not stat.S_ISSOCK(st.st_mode):
-            raise ValueError(f"{path} exists and is not a socket")
-        if not staged:
-            if _unix_socket_answers(path):
-                raise OSError(errno.EADDRINUSE, f"{path} is already in use by a running server")
-            os.unlink(path)
-    if staged:
-        path = _staged_unix_path(path, os.getpid())
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.set_inheritable(True)
-        sock.bind(path)
-        os.chmod(path, 0o666)  # as trinado.httpserver does: anyone who reaches the directory
-        sock.listen(backlog)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def _unix_socket_answers(path: str) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.settimeout(1.0)
-        probe.connect(path)
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True
 
 
 # -- serving, in a worker or a single process --------------------------------------------------
