@@ -190,7 +190,7 @@ def test_load_app_syntax_error_names_file_and_line(
     (tmp_path / "typo_app.py").write_text("x = 1\ndef broken(:\n    pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
-        with pytest.raises(CLIError, match=r"syntax error in .*typo_app.py:2: invalid syntax"):
+        with pytest.raises(CLIError, match=r"syntax error in .*typo_app.py:2: invalid syntax\n"):
             load_app("typo_app:app")
     finally:
         sys.modules.pop("typo_app", None)
@@ -257,12 +257,31 @@ def test_import_errors_exit_2_in_one_line(spec: str, message: str) -> None:
     assert message in one_line_error(result)
 
 
-def test_syntax_error_exits_2_in_one_line(tmp_path: Path) -> None:
+def test_syntax_error_exits_2_with_the_place_and_the_line(tmp_path: Path) -> None:
     (tmp_path / "typo_app.py").write_text("x = 1\n\ndef broken(:\n    pass\n")
     result = run_cli("typo_app:app", cwd=tmp_path)
     assert result.returncode == 2
-    line = one_line_error(result)
-    assert f"{tmp_path / 'typo_app.py'}:3: invalid syntax" in line
+    assert "Traceback" not in result.stderr
+    # As --reload reports it: the place, then the line with a caret under the error.
+    first, code, caret = result.stderr.strip().splitlines()
+    assert first == f"trinado: error: syntax error in {tmp_path / 'typo_app.py'}:3: invalid syntax"
+    assert code.strip() == "def broken(:"
+    assert caret.strip() == "^"
+    assert code.index("(:") + 1 == caret.index("^")
+
+
+def test_a_file_name_instead_of_a_module_gets_a_hint() -> None:
+    result = run_cli("basic.py")
+    assert result.returncode == 2
+    assert "give the module's name, not its file: 'basic'" in one_line_error(result)
+
+
+def test_a_certificate_without_its_key_says_so(tmp_path: Path, ca: trustme.CA) -> None:
+    certfile = tmp_path / "cert.pem"
+    ca.issue_cert("localhost").cert_chain_pems[0].write_to_path(str(certfile))
+    result = run_cli("basic:app", "--certfile", str(certfile), "--port", "0")
+    assert result.returncode == 1
+    assert f"{certfile} holds no private key: give it with --keyfile" in one_line_error(result)
 
 
 def test_debug_adds_the_traceback() -> None:

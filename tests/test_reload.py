@@ -312,3 +312,20 @@ def test_a_first_start_that_fails_ends_the_supervisor() -> None:
     assert result.returncode == 2
     assert "no module named 'no_such_module'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_in_a_terminal_stops_reload_with_workers_gracefully() -> None:
+    # A terminal's Ctrl-C sends SIGINT to the whole process group: the supervisor, the
+    # workers' parent and the workers. The SIGTERM the supervisor passes on afterwards is the
+    # same request to stop, not a second one that kills requests in flight.
+    args = ["basic:app", "--reload", "--workers", "2", *HOST_PORT]
+    with Served(*args) as served:
+        line = served.serving()
+        slow = InFlight(line.port, "/sleep?s=1")
+        slow.start()
+        served.wait_for(r"sleeping 1\.0 in")
+        os.killpg(served.pgid, signal.SIGINT)
+        assert slow.outcome() == (200, "slept 1.0")
+        assert served.wait(timeout=15) == 0
+        poll(lambda: not served.group_alive(), timeout=5, what="every process to exit")
+        assert "killing" not in served.output

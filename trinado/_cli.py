@@ -239,13 +239,19 @@ def load_app(spec: str) -> Application:
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         if missing == module_name or module_name.startswith(missing + "."):
+            hint = ""
+            if module_name.endswith(".py"):
+                hint = f"; give the module's name, not its file: {module_name[:-3]!r}"
             raise CLIError(
                 f"cannot import {module_name!r}: no module named {missing!r} "
-                f"(looked in {cwd} and on sys.path)"
+                f"(looked in {cwd} and on sys.path){hint}"
             ) from exc
         raise CLIError(f"error while importing {module_name!r}: {_describe(exc)}") from exc
     except SyntaxError as exc:
-        raise CLIError(f"syntax error in {_syntax_location(exc)}: {exc.msg}") from exc
+        # The same report as --reload gives: the place, then the line with a caret.
+        raise CLIError(
+            f"syntax error in {autoreload._describe_syntax_error(exc.filename or '?', exc)}"
+        ) from exc
     except Exception as exc:
         raise CLIError(f"error while importing {module_name!r}: {_describe(exc)}") from exc
     if attr is None:
@@ -297,9 +303,13 @@ def _describe(exc: BaseException) -> str:
     return text
 
 
-def _syntax_location(exc: SyntaxError) -> str:
-    filename = exc.filename or "<unknown>"
-    return f"{filename}:{exc.lineno}" if exc.lineno else filename
+def _holds_private_key(path: str) -> bool:
+    """Whether a PEM file has a private key block (OpenSSL's own error does not say)."""
+    try:
+        with open(path, "rb") as file:
+            return b"PRIVATE KEY-----" in file.read()
+    except OSError:
+        return True  # (then the error to show is OpenSSL's)
 
 
 def apply_debug(settings: dict[str, Any]) -> None:
@@ -366,8 +376,11 @@ def make_ssl_context(certfile: str, keyfile: str | None) -> ssl.SSLContext:
         context.load_cert_chain(certfile, keyfile)
     except (ssl.SSLError, OSError) as exc:
         files = certfile if keyfile is None else f"{certfile} and {keyfile}"
+        reason = str(exc)
+        if keyfile is None and not _holds_private_key(certfile):
+            reason = f"{certfile} holds no private key: give it with --keyfile"
         raise CLIError(
-            f"cannot load the certificate and key from {files}: {exc}", RUNTIME_ERROR
+            f"cannot load the certificate and key from {files}: {reason}", RUNTIME_ERROR
         ) from exc
     return context
 

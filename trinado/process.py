@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ._worker_sockets import BoundSockets, bind_sockets
+from .autoreload import is_supervised
 from .log import gen_log
 
 if TYPE_CHECKING:
@@ -511,6 +512,10 @@ class _Pool:
             if not self._stopping:
                 gen_log.info("Got %s: stopping %d worker(s) gracefully", name, len(self._children))
                 self._begin_stop()
+            elif is_supervised():
+                # A terminal's Ctrl-C reaches this process directly and again through the
+                # --reload supervisor: one request to stop. The supervisor escalates itself.
+                gen_log.debug("Got %s again: already stopping", name)
             elif not self._killed:
                 gen_log.warning("Got %s again: killing the workers now", name)
                 self._kill_all()
