@@ -150,6 +150,35 @@ async def test_concurrent_posts_from_two_processes_arrive_in_one_order(
         assert [m["body"] for m in await pairs[0][0].messages_since("burst", 0)] == orders[0]
 
 
+async def test_long_polls_woken_together_share_one_look_at_redis(redis: RedisServer) -> None:
+    async with stores(redis) as [(a, _), (b, _)]:
+        await a.add_message("lobby", {"body": "first"})
+        _, version = await b.presence("lobby")
+        looks = []
+        snapshot = b._snapshot
+
+        async def counted(room: str, cursor: int, messages: bool = True) -> Any:
+            looks.append(cursor)
+            return await snapshot(room, cursor, messages)
+
+        b._snapshot = counted  # type: ignore[method-assign]
+        answers = []
+
+        async def poll() -> None:
+            answers.append(await b.updates("lobby", 1, version, timeout=30))
+
+        with trio.fail_after(10):
+            async with trio.open_nursery() as nursery:
+                for _ in range(50):
+                    nursery.start_soon(poll)
+                await wait_for(lambda: b.waiter_count("lobby") == 50)
+                looks.clear()
+                await a.add_message("lobby", {"body": "second"})
+        assert [[m["body"] for m in answer.messages] for answer in answers] == [["second"]] * 50
+        # One look for all fifty (a few more if the wake-up raced a look in flight).
+        assert len(looks) <= 3, looks
+
+
 async def test_presence_is_shared_and_lingers(redis: RedisServer) -> None:
     async with stores(redis) as [(a, seen_a), (b, _)]:
         await a.join("lobby", "alice")

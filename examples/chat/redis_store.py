@@ -34,6 +34,7 @@ WebSockets get the new history with ``reset``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -214,6 +215,16 @@ class _Snapshot:
 
 
 @dataclass
+class _SharedLook:
+    """One look at Redis that every long poll woken by the same event can share."""
+
+    wake: trio.Event  # the room's wake-up event when the look began
+    done: trio.Event = field(default_factory=trio.Event)
+    result: _Snapshot | None = None  # None when the look failed or was cancelled
+    unavailable: bool = False  # Redis did not answer it: the others need not ask again
+
+
+@dataclass
 class _RelayState:
     epoch: str | None = None
     last: str = "0-0"  # the last event delivered
@@ -289,6 +300,7 @@ class RedisStore:
         self._stale: set[tuple[str, str]] = set()  # leaves Redis has not heard of yet
         self._waiters: dict[str, int] = {}  # room -> long polls waiting here
         self._changed: dict[str, trio.Event] = {}  # room -> set by the relay on news
+        self._looks: dict[tuple[str, int], _SharedLook] = {}  # (room, cursor) -> in flight
         self._down = False
 
     # ---- connection and health
@@ -475,8 +487,8 @@ class RedisStore:
         try:
             while True:
                 changed = self._changed.setdefault(room, trio.Event())
-                snap = await self._snapshot(room, cursor)
-                news = snap.updates
+                snap = await self._look(room, cursor, changed)
+                news = dataclasses.replace(snap.updates, messages=list(snap.updates.messages))
                 if news.messages or news.reset or news.presence_version != presence_version:
                     return news
                 now = trio.current_time()
@@ -494,6 +506,37 @@ class RedisStore:
             else:
                 del self._waiters[room]
                 self._changed.pop(room, None)
+
+    async def _look(self, room: str, cursor: int, wake: trio.Event) -> _Snapshot:
+        """A snapshot for a long poll, shared by the polls at the same cursor in the room.
+
+        A message wakes every poll of the room at once; each asking Redis on its own would
+        cost one round trip per waiting client. A poll joins a look already in flight only
+        if that look began under the same wake-up event as the poll's own: the look then
+        began after anything the poll could have missed, and news arriving during it sets
+        that event, so the poll looks again.
+        """
+        key = (room, cursor)
+        shared = self._looks.get(key)
+        if shared is not None and shared.wake is wake:
+            await shared.done.wait()
+            if shared.result is not None:
+                return shared.result
+            if shared.unavailable:
+                raise StoreUnavailableError()
+            # The poll that looked was cancelled (its client left): look for ourselves.
+        shared = _SharedLook(wake)
+        self._looks[key] = shared
+        try:
+            shared.result = await self._snapshot(room, cursor)
+            return shared.result
+        except StoreUnavailableError:
+            shared.unavailable = True
+            raise
+        finally:
+            if self._looks.get(key) is shared:
+                del self._looks[key]
+            shared.done.set()
 
     def _wake(self, room: str) -> None:
         event = self._changed.pop(room, None)
