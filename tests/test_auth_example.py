@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 import html
-import importlib.util
 import re
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
 
+from tests.example_loader import load_example
 from trinado.testing import open_test_server
 
 from .test_auth_fakes import CLIENT_ID, CLIENT_SECRET, Provider, browse, query_of, serve_provider
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "github_login.py"
-
-
-def load_example() -> ModuleType:
-    name = "_example_github_login"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-example = load_example()
+example = load_example("github_login")
 
 
 class Site:

@@ -5,17 +5,14 @@ The docstrings of trinado.auth's mixins quote this example (tests/test_docs.py c
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.example_loader import load_example
 from trinado.httpclient import HTTPClient, HTTPRequest, HTTPResponse, open_http_client
 from trinado.testing import open_test_server
 
@@ -29,8 +26,6 @@ from .test_auth_fakes import (
     serve_provider,
 )
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "provider_logins.py"
-
 CREDENTIALS = {
     "GITHUB_CLIENT_ID": CLIENT_ID,
     "GITHUB_CLIENT_SECRET": CLIENT_SECRET,
@@ -41,19 +36,7 @@ CREDENTIALS = {
 }
 
 
-def load_example() -> ModuleType:
-    name = "_example_provider_logins"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, EXAMPLE)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-example = load_example()
+example = load_example("provider_logins")
 
 
 @dataclass

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 import trio
 
+from tests.example_loader import load_example
 from trinado import web
 from trinado.httpclient import HTTPClient, open_http_client
 from trinado.testing import open_test_server
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "http_client.py"
 TARBALL = bytes(range(256)) * 1000
 
 
-def load_example() -> ModuleType:
-    name = "_example_http_client"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, EXAMPLE)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-example = load_example()
+example = load_example("http_client")
 
 
 class FakeRepo(web.RequestHandler):

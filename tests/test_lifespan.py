@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import trio
 
+from tests.example_loader import load_example
 from trinado import web
 from trinado.httpserver import HTTPServer, open_tcp_listeners
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 class Background(web.RequestHandler):
@@ -121,12 +118,7 @@ async def test_listeners_and_unix_socket_are_exclusive(tmp_path: Any) -> None:
 
 
 async def test_the_lifespan_example_mails_after_answering_and_stops_cleanly() -> None:
-    spec = importlib.util.spec_from_file_location("_example_lifespan", EXAMPLES / "lifespan.py")
-    assert spec is not None
-    assert spec.loader is not None
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    app = example.make_app()
+    app = load_example("lifespan").make_app()
     async with trio.open_nursery() as nursery:
         server: HTTPServer = await nursery.start(app.serve, 0, "127.0.0.1")
         mailer = app.settings["mailer"]

@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import html
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import httpx
 
+from tests.example_loader import load_example
 from trinado.testing import open_test_client
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "security.py"
-
-
-def load_example() -> ModuleType:
-    name = "_example_security"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, EXAMPLE)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-example = load_example()
+example = load_example("security")
 
 
 def form_token(page: str) -> str:

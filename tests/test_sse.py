@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 import trio
 
+from tests.example_loader import load_example
 from trinado.httpserver import HTTPServer
 
 GUARD = 10
 
 
-def load_example() -> ModuleType:
-    name = "_example_sse"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "examples" / "sse.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sse = load_example()
+sse = load_example("sse")
 
 
 @pytest.fixture

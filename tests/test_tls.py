@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import ssl
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
 import trio
 import trustme
 
+from tests.example_loader import load_example
+
 GUARD = 10
 
 
-def load_example() -> ModuleType:
-    name = "_example_tls"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "examples" / "tls.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tls = load_example()
+tls = load_example("tls")
 
 
 async def test_https_and_the_redirect(tmp_path: Path) -> None:

@@ -4,38 +4,22 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import importlib.util
 import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 import trio
 
+from tests.example_loader import load_example
 from trinado.httpserver import HTTPServer
 
 GUARD = 10
 
 
-def load_example() -> ModuleType:
-    name = "_example_upload"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "examples" / "upload.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-upload = load_example()
+upload = load_example("upload")
 LIMIT = 1_000_000
 
 

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import trio
 
+from tests.example_loader import load_example
 from trinado.testing import open_test_server
 from trinado.websocket import websocket_connect
 
 GUARD = 20
 
 
-def load_example() -> ModuleType:
-    name = "_example_websocket_chat"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "examples" / "websocket_chat.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-chat = load_example()
+chat = load_example("websocket_chat")
 
 
 async def test_echo_both_client_forms() -> None:
