@@ -7,6 +7,7 @@ repeated here; these tests check what only a real listener shows.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import signal
@@ -257,6 +258,23 @@ async def test_unix_socket_listener(nursery: trio.Nursery, tmp_path: Path) -> No
                 assert got.content == b"http 0.0.0.0"
             assert server.connection_count == 1
         await no_connections_left(server)
+
+
+async def test_unix_socket_of_a_running_server_is_not_taken_over(
+    nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "live.sock")
+    first: HTTPServer = await nursery.start(
+        functools.partial(serve, whoami, unix_socket=path, handle_signals=False)
+    )
+    with trio.fail_after(GUARD), pytest.raises(OSError, match="in use by a running server") as info:
+        await serve(whoami, unix_socket=path, handle_signals=False)
+    assert info.value.errno == errno.EADDRINUSE
+    transport = httpx.AsyncHTTPTransport(uds=path)
+    with trio.fail_after(GUARD):
+        async with httpx.AsyncClient(transport=transport) as client:
+            assert (await client.get("http://localhost/")).status_code == 200  # still the first
+    first.shutdown()
 
 
 async def test_unix_socket_replaces_a_stale_socket_file(

@@ -19,7 +19,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BoundSockets", "bind_sockets", "default_reuse_port", "staged_unix_path"]
+__all__ = [
+    "BoundSockets",
+    "bind_sockets",
+    "default_reuse_port",
+    "remove_stale_socket_file",
+    "staged_unix_path",
+]
 
 _NO_FAMILY = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)
 
@@ -187,20 +193,36 @@ def staged_unix_path(path: str, pid: int) -> str:
     return f"{path}.{pid}.new"
 
 
+def remove_stale_socket_file(path: str) -> None:
+    """Removes a Unix socket file that no server answers on any more (left by a crash).
+
+    Raises:
+        ValueError: ``path`` exists and is not a socket.
+        OSError: A server still answers there (``EADDRINUSE``).
+    """
+    try:
+        _check_is_socket(path)
+    except FileNotFoundError:
+        return
+    if _unix_socket_answers(path):
+        raise OSError(errno.EADDRINUSE, f"{path} is already in use by a running server")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _check_is_socket(path: str) -> None:
+    if not stat.S_ISSOCK(os.stat(path).st_mode):
+        raise ValueError(f"{path} exists and is not a socket")
+
+
 def _unix_socket(path: str, backlog: int, *, staged: bool) -> socket.socket:
     """A listening Unix socket at ``path`` (replacing a stale socket file there), or at its
     staged path, leaving ``path`` to the server still running there."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        pass
+    if staged:
+        if os.path.exists(path):
+            _check_is_socket(path)
     else:
-        if not stat.S_ISSOCK(st.st_mode):
-            raise ValueError(f"{path} exists and is not a socket")
-        if not staged:
-            if _unix_socket_answers(path):
-                raise OSError(errno.EADDRINUSE, f"{path} is already in use by a running server")
-            os.unlink(path)
+        remove_stale_socket_file(path)
     if staged:
         path = staged_unix_path(path, os.getpid())
         with contextlib.suppress(FileNotFoundError):

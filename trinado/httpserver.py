@@ -44,6 +44,7 @@ import trio
 
 from ._http1 import HTTP1Connection, HTTP1ConnectionParameters
 from ._tracker import ConnectionTracker
+from ._worker_sockets import remove_stale_socket_file
 from .httputil import HTTPServerRequest
 from .log import gen_log
 
@@ -364,17 +365,9 @@ async def open_unix_listener(
 
     Raises:
         ValueError: ``path`` exists and is not a socket.
+        OSError: A server still answers at ``path`` (``EADDRINUSE``).
     """
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        pass
-    else:
-        import stat
-
-        if not stat.S_ISSOCK(st.st_mode):
-            raise ValueError(f"{path!r} exists and is not a socket")
-        os.unlink(path)
+    remove_stale_socket_file(path)
     sock = trio.socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
     try:
         await sock.bind(path)
