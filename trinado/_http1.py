@@ -24,22 +24,18 @@ import inspect
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import h11
 import trio
 
 from ._context import ConnectionContext, peer_address
 from ._http1_body import BodyLimits, RequestBodyError
-from ._http1_write import ResponseWriter, _timeout
+from ._http1_write import _YIELD_EVERY, ResponseWriter, ServerConnection, _timeout
 from ._tracker import ConnectionTracker
 from ._wire import head_size
-from .httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, RequestStartLine
+from .httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest
 from .iostream import StreamClosedError
 from .log import app_log, gen_log
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["ConnectionContext", "HTTP1Connection", "HTTP1ConnectionParameters", "RequestBodyError"]
 
@@ -72,6 +68,9 @@ class HTTP1ConnectionParameters:
 
 
 _INF = float("inf")
+# The usual request line pieces, decoded once.
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
+_VERSIONS = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
 # h11 events are immutable, so the one without trailers can be shared.
 _END_OF_MESSAGE = h11.EndOfMessage()
 
@@ -144,7 +143,7 @@ class HTTP1Connection(ResponseWriter):
         self.context = ConnectionContext(peer_address(stream), protocol)
         self._handle_request = handle_request
         self._tracker = tracker
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=params.max_header_size)
+        self._h11 = ServerConnection(params.max_header_size)
         self._nursery: trio.Nursery | None = None
         # Per request state.
         self._request: HTTPServerRequest | None = None
@@ -295,9 +294,9 @@ class HTTP1Connection(ResponseWriter):
             return None
 
     def _build_request(self, event: h11.Request) -> HTTPServerRequest:
-        method = event.method.decode("ascii")
+        method = _METHODS.get(event.method) or event.method.decode("ascii")
         target = event.target.decode("latin-1")
-        version = "HTTP/" + event.http_version.decode("ascii")
+        version = _VERSIONS.get(event.http_version) or "HTTP/" + event.http_version.decode("ascii")
         headers = HTTPHeaders._from_h11(event.headers)
         self._is_head = method == "HEAD"
         self._response_started = self._response_finished = False
@@ -326,7 +325,6 @@ class HTTP1Connection(ResponseWriter):
             version=version,
             headers=headers,
             connection=self,
-            start_line=RequestStartLine(method, target, version),
         )
         self._request = request
         return request
@@ -334,7 +332,9 @@ class HTTP1Connection(ResponseWriter):
     async def _run_request(self, request: HTTPServerRequest) -> None:
         headers = request.headers
         chunked = "Transfer-Encoding" in headers
-        length = headers.get("Content-Length")
+        # (get_list: Mapping.get would raise and catch KeyError twice for a missing header.)
+        lengths = headers.get_list("Content-Length")
+        length = ",".join(lengths) if lengths else None
         if chunked and length is not None:
             # h11 lets Transfer-Encoding win; a server must not guess (request smuggling).
             await self._send_simple_response(
@@ -352,7 +352,11 @@ class HTTP1Connection(ResponseWriter):
             del headers["Content-Encoding"]
         tracker = self._tracker
         self._phase = "handler"
-        self._scope.deadline = _INF
+        scope = self._scope
+        if scope.deadline != _INF:
+            # (The setter is costly; the deadline is usually off already: it is set only
+            # when a read has to wait.)
+            scope.deadline = _INF
         self._request_active = True
         tracker.request_started(self)
         try:
@@ -384,7 +388,8 @@ class HTTP1Connection(ResponseWriter):
             if not self._scope.cancel_called:
                 self._request_active = False
                 tracker.request_done(self)
-                await self._stop_watcher()
+                if self._watcher_done is not None:
+                    await self._stop_watcher()
         if self._peer_gone:
             await self._connection_lost()
             return
@@ -449,9 +454,7 @@ class HTTP1Connection(ResponseWriter):
         data, closed = self._h11.trailing_data
         if closed:
             return False
-        self._h11 = h11.Connection(
-            h11.SERVER, max_incomplete_event_size=self.params.max_header_size
-        )
+        self._h11 = ServerConnection(self.params.max_header_size)
         if data:  # (receive_data(b"") would mean end of file)
             self._h11.receive_data(data)
         self._response_started = self._response_finished = False
@@ -722,7 +725,12 @@ class HTTP1Connection(ResponseWriter):
         fd = self._fd
         try:
             if fd >= 0:
-                await self._maybe_yield()  # (before reading: a cancellation loses nothing)
+                # Let other tasks run now and then when the socket never makes us wait
+                # (before reading: a cancellation loses nothing).
+                self._unyielded += 1
+                if self._unyielded >= _YIELD_EVERY:
+                    self._unyielded = 0
+                    await trio.lowlevel.checkpoint()
                 try:
                     return os.read(fd, _READ_SIZE)
                 except BlockingIOError:

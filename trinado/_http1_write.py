@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import h11
 import trio
+from h11._headers import Headers as _H11Headers
 
 from ._wire import date_cache, encode_headers, reason_bytes
 from .httputil import HTTPHeaders, responses
@@ -26,10 +27,38 @@ if TYPE_CHECKING:
     from ._tracker import ConnectionTracker
     from .httputil import ResponseStartLine
 
-__all__ = ["ResponseWriter"]
+__all__ = ["ResponseWriter", "ServerConnection"]
 
 # h11 events are immutable, so the one without trailers can be shared.
 _END_OF_MESSAGE = h11.EndOfMessage()
+# A connection whose socket never makes it wait yields to other tasks after this many
+# reads and writes.
+_YIELD_EVERY = 32
+
+
+class ServerConnection(h11.Connection):
+    """h11's server-side connection, sparing it work on responses framed beforehand.
+
+    Before writing a response head h11 rebuilds it, fixing its framing headers
+    (Transfer-Encoding, Content-Length, Connection: close) for the request at hand. A head
+    that `encode_headers` gave a valid Content-Length and no Transfer-Encoding needs no
+    fixing while h11 keeps the connection alive: the writer marks such a head
+    (``framed_response``) and h11 takes it as it is. Everything else goes h11's own way.
+    This leans on h11 0.16's internals (pinned in pyproject.toml; tests cover both ways).
+
+    Args:
+        max_incomplete_event_size: the bound on a request head still being received.
+    """
+
+    def __init__(self, max_incomplete_event_size: int) -> None:
+        super().__init__(h11.SERVER, max_incomplete_event_size=max_incomplete_event_size)
+        #: The response, just being sent, whose framing headers need no fixing.
+        self.framed_response: h11.Response | None = None
+
+    def _clean_up_response_headers_for_sending(self, response: h11.Response) -> h11.Response:
+        if response is self.framed_response and self._cstate.keep_alive:
+            return response
+        return super()._clean_up_response_headers_for_sending(response)
 
 
 class ResponseWriter:
@@ -50,7 +79,7 @@ class ResponseWriter:
     stream: trio.abc.Stream
     params: HTTP1ConnectionParameters
     context: ConnectionContext
-    _h11: h11.Connection
+    _h11: ServerConnection
     _tracker: ConnectionTracker
     _fd: int
     _peer_gone: bool
@@ -119,37 +148,52 @@ class ResponseWriter:
         """
         if self._sending:
             await self._wait_turn()
-        data = self._head_bytes(start_line.code, start_line.reason, headers, len(body))
-        if body:
-            data += self._body_bytes(body)
+        head = self._head_bytes(start_line.code, start_line.reason, headers, len(body))
+        h11conn = self._h11
+        # send_with_data_passthrough gives h11's pieces without joining them (a Data event's
+        # piece is the body itself): one join for the whole response.
+        if body and not self._is_head:
+            parts = h11conn.send_with_data_passthrough(h11.Data(data=body)) or []
+            parts.insert(0, head)
+            parts += h11conn.send_with_data_passthrough(_END_OF_MESSAGE) or ()
+            data = b"".join(parts)
+        else:
+            data = head + self._end_bytes()
         self._response_finished = True
-        await self._send_bytes(data + self._end_bytes())
+        await self._send_bytes(data)
 
     def _head_bytes(
         self, status: int, reason: str | None, headers: HTTPHeaders, length: int | None
     ) -> bytes:
         if self._response_started:
             raise RuntimeError("The response head was sent already")
-        raw, has_length = encode_headers(headers, status, length)
+        raw, has_length, has_te = encode_headers(headers, status, length)
         if not self._body_done and self._h11.their_state is h11.SEND_BODY:
             # Nobody read the request body: the connection cannot be reused after this.
             self._body_failed = True
         closing = self._tracker.draining or self.params.no_keep_alive or self._body_failed
         if closing:
-            raw.append((b"Connection", b"close"))
+            raw.append((b"Connection", b"connection", b"close"))
             self._keep_alive_http10 = False
         elif self._keep_alive_http10 and not has_length:
             self._keep_alive_http10 = False  # a body of unknown length ends with the connection
+        h11conn = self._h11
         try:
-            # Names and values were checked above; _parsed=True spares h11 checking them again
-            # with its regular expressions (the most expensive part of sending a response).
+            # Names and values were checked above, framing headers as h11 checks them: given
+            # its own Headers and _parsed=True, h11 neither checks them again with its regular
+            # expressions nor copies them (the most expensive part of sending a response).
             response = h11.Response(
                 status_code=status,
-                headers=raw,
+                headers=_H11Headers(raw),
                 reason=reason_bytes(status, reason),
                 _parsed=True,
             )
-            data = self._h11.send(response)
+            if has_length and not has_te:
+                h11conn.framed_response = response
+            try:
+                data = h11conn.send(response)
+            finally:
+                h11conn.framed_response = None
         except h11.LocalProtocolError as exc:
             self._broken()
             raise ValueError(f"Invalid response head: {exc}") from exc
@@ -196,7 +240,11 @@ class ResponseWriter:
                 self._broken()
                 raise StreamClosedError(exc) from exc
             if sent == len(data):
-                await self._maybe_yield()
+                # Let other tasks run now and then when the socket never makes us wait.
+                self._unyielded += 1
+                if self._unyielded >= _YIELD_EVERY:
+                    self._unyielded = 0
+                    await trio.lowlevel.checkpoint()
                 return
             data = data[sent:]
         # The socket is full (the slow path): wait for the client, at most write_timeout.
@@ -220,13 +268,6 @@ class ResponseWriter:
             gen_log.info("Timed out writing to %s", self.context.remote_ip)
             self._broken()
             raise StreamClosedError()
-
-    async def _maybe_yield(self) -> None:
-        """Let other tasks run now and then when the socket never makes us wait."""
-        self._unyielded += 1
-        if self._unyielded >= 32:
-            self._unyielded = 0
-            await trio.lowlevel.checkpoint()
 
     def _broken(self) -> None:
         """What was sent no longer matches h11's state: no more writes, then close."""

@@ -25,6 +25,7 @@ from ._compression import _OutputTransformsMixin
 from ._errors import Finish, HTTPError
 from ._handler_base import HandlerBase
 from ._rendering import RenderingMixin
+from ._response_cookies import _ResponseCookiesMixin
 from ._static_url import _StaticURLMixin
 from ._version import __version__
 from .httputil import HTTPHeaders, HTTPInputError, ResponseStartLine, format_timestamp, responses
@@ -49,8 +50,8 @@ _VALID_HEADER_VALUE_RE = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")
 _REASON_PHRASE_RE = re.compile(r"[\t \x21-\x7e\x80-\xff]+")
 # A field name (RFC 9110 token); set_header refuses others before they reach the connection.
 _HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_COOKIE_VALUE_FORBIDDEN_RE = re.compile(r"[\x00-\x20]")
-_COOKIE_ATTR_FORBIDDEN_RE = re.compile(r"[\x00-\x20;\x7f]")
+# Names set_header has found valid already (most handlers set the same few).
+_VALID_HEADER_NAMES: set[str] = set()
 _ETAG_RE = re.compile(rb'\*|(?:W/)?"[^"]*"')
 
 # Methods Tornado routes to a handler method of the same name in lower case.
@@ -63,13 +64,6 @@ _LIST_WRITE_MESSAGE = (
     "security reasons; see "
     "http://www.tornadoweb.org/en/stable/web.html#tornado.web.RequestHandler.write"
 )
-
-
-class _InvalidCookieError(http.cookies.CookieError, ValueError):
-    """A cookie name, value or attribute with characters a Set-Cookie header cannot carry.
-
-    It is both the `http.cookies.CookieError` Tornado raises and a `ValueError`.
-    """
 
 
 def _no_content(status_code: int) -> bool:
@@ -104,7 +98,9 @@ class _FinishAwaitable:
         return self._handler._send_finished().__await__()
 
 
-class RequestHandler(RenderingMixin, _StaticURLMixin, _OutputTransformsMixin, HandlerBase):
+class RequestHandler(
+    RenderingMixin, _StaticURLMixin, _ResponseCookiesMixin, _OutputTransformsMixin, HandlerBase
+):
     """Base class of HTTP request handlers: define ``get``, ``post``, ... in a subclass.
 
     Handler methods may be ``async def`` or plain ``def``. Output methods (`write`,
@@ -276,8 +272,11 @@ class RequestHandler(RenderingMixin, _StaticURLMixin, _OutputTransformsMixin, Ha
                 name is not a valid header name.
             TypeError: If the value has another type.
         """
-        if _HEADER_NAME_RE.fullmatch(name) is None:
-            raise ValueError(f"Invalid header name {name!r}")
+        if name not in _VALID_HEADER_NAMES:
+            if _HEADER_NAME_RE.fullmatch(name) is None:
+                raise ValueError(f"Invalid header name {name!r}")
+            if len(_VALID_HEADER_NAMES) < 1000:  # a bound, should names vary per request
+                _VALID_HEADER_NAMES.add(name)
         self._headers[name] = self._convert_header_value(value)
 
     def add_header(self, name: str, value: _HeaderTypes) -> None:
@@ -431,7 +430,10 @@ class RequestHandler(RenderingMixin, _StaticURLMixin, _OutputTransformsMixin, Ha
                     raise RuntimeError(f"Cannot send body with status code HTTP{status}")
                 self._clear_representation_headers()
             elif "Content-Length" not in headers:
-                headers["Content-Length"] = str(sum(map(len, self._write_buffer)))
+                buffer = self._write_buffer
+                headers["Content-Length"] = str(
+                    len(buffer[0]) if len(buffer) == 1 else sum(map(len, buffer))
+                )
         if self._close_callback_set:
             self.request.connection.set_close_callback(None)
             self._close_callback_set = False
@@ -625,117 +627,6 @@ class RequestHandler(RenderingMixin, _StaticURLMixin, _OutputTransformsMixin, Ha
         self.send_error(status, exc_info=exc_info)
 
     # ----------------------------------------------------------------------------------
-    # Cookies
-
-    def set_cookie(
-        self,
-        name: str,
-        value: str | bytes,
-        domain: str | None = None,
-        expires: float | tuple[int, ...] | datetime.datetime | None = None,
-        path: str = "/",
-        expires_days: float | None = None,
-        *,
-        max_age: int | None = None,
-        httponly: bool = False,
-        secure: bool = False,
-        samesite: str | None = None,
-    ) -> None:
-        """Sets a cookie on the response (seen by `get_cookie` from the next request on).
-
-        Args:
-            name: The cookie's name.
-            value: Its value (bytes are decoded as UTF-8).
-            domain: The ``Domain`` attribute.
-            expires: The expiry: a POSIX timestamp, a `time.gmtime` tuple or a datetime.
-            path: The ``Path`` attribute.
-            expires_days: The expiry in days from now (when ``expires`` is not given).
-            max_age: The ``Max-Age`` attribute, in seconds.
-            httponly: Adds ``HttpOnly``.
-            secure: Adds ``Secure``.
-            samesite: The ``SameSite`` attribute (``"Strict"``, ``"Lax"``, ``"None"``).
-
-        Raises:
-            ValueError: If the value has control characters or spaces, or an attribute has
-                control characters, spaces or semicolons (the attribute case is also an
-                `http.cookies.CookieError`, as in Tornado).
-        """
-        if isinstance(value, bytes):
-            value = value.decode("utf-8")
-        if _COOKIE_VALUE_FORBIDDEN_RE.search(value):
-            raise ValueError(f"Invalid cookie {name!r}: {value!r}")
-        for attr_name, attr_value in (
-            ("name", name),
-            ("domain", domain),
-            ("path", path),
-            ("samesite", samesite),
-        ):
-            if attr_value is not None and _COOKIE_ATTR_FORBIDDEN_RE.search(attr_value):
-                raise _InvalidCookieError(
-                    f"Invalid cookie attribute {attr_name}={attr_value!r} for cookie {name!r}"
-                )
-        if self._new_cookie is None:
-            self._new_cookie = http.cookies.SimpleCookie()
-        cookies = self._new_cookie
-        if name in cookies:
-            del cookies[name]
-        try:
-            cookies[name] = value
-        except http.cookies.CookieError as exc:
-            raise _InvalidCookieError(str(exc)) from None
-        morsel = cookies[name]
-        if domain:
-            morsel["domain"] = domain
-        if expires_days is not None and not expires:
-            expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
-                days=expires_days
-            )
-        if expires:
-            morsel["expires"] = format_timestamp(expires)
-        if path:
-            morsel["path"] = path
-        if max_age:
-            morsel["max-age"] = str(int(max_age))
-        if httponly:
-            morsel["httponly"] = True
-        if secure:
-            morsel["secure"] = True
-        if samesite:
-            morsel["samesite"] = samesite
-
-    def clear_cookie(self, name: str, **kwargs: Any) -> None:
-        """Deletes a cookie by setting it empty with an expiry in the past.
-
-        Args:
-            name: The cookie's name.
-            **kwargs: Arguments of `set_cookie` other than ``expires`` and ``max_age``;
-                ``path`` and ``domain`` (sometimes ``samesite`` and ``secure``) must match
-                those the cookie was set with.
-
-        Raises:
-            TypeError: If ``expires`` or ``max_age`` is given.
-        """
-        for excluded in ("expires", "max_age"):
-            if excluded in kwargs:
-                raise TypeError(f"clear_cookie() got an unexpected keyword argument '{excluded}'")
-        expires = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=365)
-        self.set_cookie(name, value="", expires=expires, **kwargs)
-
-    def clear_all_cookies(self, **kwargs: Any) -> None:
-        """Deletes every cookie the request carried (see `clear_cookie`).
-
-        Args:
-            **kwargs: As for `clear_cookie`.
-        """
-        for name in self.request.cookies:
-            self.clear_cookie(name, **kwargs)
-
-    def _add_cookie_headers(self) -> None:
-        if self._new_cookie is not None:
-            for morsel in self._new_cookie.values():
-                self._headers.add("Set-Cookie", morsel.OutputString(None))
-
-    # ----------------------------------------------------------------------------------
     # ETags
 
     def compute_etag(self) -> str | None:
@@ -744,8 +635,11 @@ class RequestHandler(RenderingMixin, _StaticURLMixin, _OutputTransformsMixin, Ha
         Returns:
             A quoted SHA-1 of the buffered body, or ``None`` for no ETag.
         """
+        buffer = self._write_buffer
+        if len(buffer) == 1:
+            return f'"{hashlib.sha1(buffer[0]).hexdigest()}"'
         hasher = hashlib.sha1()
-        for part in self._write_buffer:
+        for part in buffer:
             hasher.update(part)
         return f'"{hasher.hexdigest()}"'
 
