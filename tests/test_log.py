@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -168,7 +169,8 @@ def test_json_line() -> None:
     text = JSONFormatter().format(make_record())
     assert "\n" not in text
     entry = json.loads(text)
-    assert list(entry) == ["time", "level", "logger", "message"]
+    assert list(entry) == ["time", "level", "logger", "message", "pid"]
+    assert entry["pid"] == os.getpid()  # with several workers: which one logged
     assert TIME_RE.match(entry["time"]), entry["time"]
     assert entry["level"] == "INFO"
     assert entry["logger"] == "trinado.general"

@@ -140,7 +140,8 @@ class JSONFormatter(logging.Formatter):
 
     The keys are ``time`` (ISO 8601 in UTC, to the millisecond: ``2024-05-01T12:00:00.123Z``),
     ``level`` (``"INFO"``), ``logger`` (``"trinado.access"``), ``message`` (the formatted
-    message), ``exc_info`` (the traceback text, when there is one; ``stack_info`` likewise),
+    message), ``pid`` (the process that logged: with several workers, which one served),
+    ``exc_info`` (the traceback text, when there is one; ``stack_info`` likewise),
     then every field given with ``extra=`` whose value JSON can represent (others are left
     out; an extra named like one of the keys above is left out too). Access-log records carry
     ``status``, ``method``, ``uri``, ``remote_ip`` and ``request_time_ms`` this way.
@@ -163,6 +164,7 @@ class JSONFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.message,
+            "pid": record.process,
         }
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
