@@ -63,6 +63,7 @@ _add_pyenv_versions_to_path()
 DEBIAN_PROGRAMS = {
     "chromium": "/usr/bin/chromium",  # the chat demo's browser test
     "redis-server": "/usr/bin/redis-server",  # the chat demo's shared store
+    "nginx": "/usr/sbin/nginx",  # docs/deployment.md's "Behind nginx", run in test_nginx.py
 }
 
 
