@@ -174,6 +174,24 @@ async def test_bad_handshakes_are_refused(
     assert response.status_code == 400
 
 
+async def test_an_http_1_0_upgrade_is_refused(memory_server: Start) -> None:
+    app, _, opened = make_app()
+    ms = await memory_server(app)
+    client = ms.client()
+    await client.stream.send_all(
+        b"GET /ws HTTP/1.0\r\nHost: example.com\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    received = b""
+    with trio.fail_after(5):
+        while chunk := await client.stream.receive_some(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert received.endswith(b"WebSocket needs HTTP/1.1")
+    assert not opened
+
+
 async def test_wrong_version_gets_426_with_the_supported_version(memory_server: Start) -> None:
     app, _, opened = make_app()
     ms = await memory_server(app)

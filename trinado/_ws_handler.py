@@ -449,7 +449,10 @@ class WebSocketHandler(HandlerBase):
         """Why the handshake is refused (status, reason, body, headers), or None."""
         headers = self.request.headers
         message = None
-        if headers.get("Upgrade", "").lower() != "websocket":
+        if self.request.version == "HTTP/1.0":
+            # RFC 6455 4.1: the opening handshake is an HTTP/1.1 (or later) request.
+            status, message = 400, "WebSocket needs HTTP/1.1"
+        elif headers.get("Upgrade", "").lower() != "websocket":
             status, message = 400, 'Can "Upgrade" only to "WebSocket".'
         elif "upgrade" not in {p.strip().lower() for p in headers.get("Connection", "").split(",")}:
             status, message = 400, '"Connection" must be "Upgrade".'
