@@ -159,13 +159,20 @@ def raw_cookie(response: httpx.Response, name: str) -> str:
 DIRECTIONS = [("tornado", "trinado"), ("trinado", "tornado"), ("trinado", "trinado")]
 
 
+# Version 1 values cannot carry a key version: that pairing does not exist.
+SIGNED_VALUE_CASES = [
+    (name, version)
+    for name in SETTINGS
+    for version in ("1", "2")
+    if not (version == "1" and "key_version" in SETTINGS[name])
+]
+
+
 @pytest.mark.parametrize(("maker", "checker"), DIRECTIONS)
-@pytest.mark.parametrize("version", ["1", "2"])
+@pytest.mark.parametrize(("servers", "version"), SIGNED_VALUE_CASES, indirect=["servers"])
 async def test_signed_cookies_cross_over(
     servers: Servers, maker: str, checker: str, version: str
 ) -> None:
-    if version == "1" and "key_version" in servers.settings:
-        pytest.skip("version 1 values cannot carry a key version")
     value = b"\x00alice\xff=;"
     made = await servers[maker].post("/signed", content=value, params={"version": version})
     assert made.status_code == 200
