@@ -8,6 +8,7 @@ by the tests. After each edit the file's mtime is moved forward, so that the cha
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sys
@@ -329,3 +330,16 @@ def test_ctrl_c_in_a_terminal_stops_reload_with_workers_gracefully() -> None:
         assert served.wait(timeout=15) == 0
         poll(lambda: not served.group_alive(), timeout=5, what="every process to exit")
         assert "killing" not in served.output
+
+
+def test_debug_reloads_without_importing_the_app_in_the_supervisor(tmp_path: Path) -> None:
+    (tmp_path / "noisy.py").write_text(
+        "import os, sys\n"
+        "from trinado.web import Application\n"
+        "print(f'imported in {os.getpid()}', file=sys.stderr, flush=True)\n"
+        "app = Application([])\n"
+    )
+    with Served("noisy:app", "--debug", *HOST_PORT, cwd=tmp_path) as served:
+        line = served.serving()
+        assert line.pid != served.proc.pid  # --debug reloads: the server is a child
+        assert re.findall(r"imported in (\d+)", served.output) == [str(line.pid)]

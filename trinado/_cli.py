@@ -464,7 +464,8 @@ def _run(args: argparse.Namespace, argv: list[str], link: _reloader.ChildLink | 
 def _load_and_serve(
     args: argparse.Namespace, argv: list[str], link: _reloader.ChildLink | None
 ) -> int:
-    if args.reload and link is None and not autoreload.is_supervised():
+    # Decided before the import: the supervisor must never load the application.
+    if (args.reload or args.debug) and link is None and not autoreload.is_supervised():
         return _supervise(args, argv)
     app = load_app(args.app)
     if link is not None:
