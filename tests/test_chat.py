@@ -81,6 +81,32 @@ async def test_cursor_ahead_of_the_room_resets() -> None:
     assert news.cursor == 1
 
 
+async def test_stale_epoch_below_the_numbering_resets() -> None:
+    # A page saw messages 1 to 3 of a server that then restarted; the new server has had
+    # 5 messages since. The cursor (3) is below the new numbering: only the epoch tells.
+    before = MemoryStore()
+    for i in range(3):
+        await before.add_message("lobby", {"body": f"old {i}"})
+    seen = await before.updates("lobby", 0)
+    assert (seen.cursor, seen.epoch) == (3, before.epoch)
+    store = MemoryStore()  # the restarted server
+    assert store.epoch != before.epoch
+    for i in range(5):
+        await store.add_message("lobby", {"body": f"new {i}"})
+    news = await store.updates("lobby", seen.cursor, -1, epoch=seen.epoch)
+    assert news.reset
+    assert [m["body"] for m in news.messages] == [f"new {i}" for i in range(5)]
+    assert (news.cursor, news.epoch) == (5, store.epoch)
+    assert news.to_json()["epoch"] == store.epoch
+    # The same epoch, or none (a first look), goes by the cursor as before.
+    for epoch in (store.epoch, None):
+        news = await store.updates("lobby", 3, -1, epoch=epoch)
+        assert (news.reset, [m["id"] for m in news.messages]) == (False, [4, 5])
+    # A stale epoch on an empty room: reset to nothing.
+    news = await store.updates("empty", 2, -1, epoch=seen.epoch)
+    assert (news.reset, news.messages, news.cursor) == (True, [], 0)
+
+
 async def test_history_keeps_the_last_200() -> None:
     store = MemoryStore()
     for i in range(HISTORY + 50):
@@ -155,6 +181,27 @@ async def test_poll_answers_at_once_with_newer_messages() -> None:
         answer = r.json()
         assert [m["body"] for m in answer["messages"]] == ["two"]
         assert answer["cursor"] == 2
+
+
+async def test_poll_with_a_stale_epoch_gets_the_whole_history() -> None:
+    chat = Chat()
+    store: MemoryStore = chat.store  # type: ignore[assignment]
+    async with serve_chat(chat) as server, client_for(server, "alice") as alice:
+        for text in ("one", "two", "three"):
+            await alice.post("/a/message/new", data={"room": "lobby", "body": text})
+        page = await alice.get("/room/lobby")
+        assert f'data-cursor="3" data-epoch="{store.epoch}"' in page.text
+        with trio.fail_after(5):
+            data = {"room": "lobby", "cursor": "2", "epoch": "from-before-a-restart"}
+            answer = (await alice.post("/a/message/updates", data=data)).json()
+            assert answer["reset"]
+            assert [m["body"] for m in answer["messages"]] == ["one", "two", "three"]
+            assert (answer["cursor"], answer["epoch"]) == (3, store.epoch)
+            for epoch in (store.epoch, ""):  # the store's epoch, or none: by the cursor
+                data = {"room": "lobby", "cursor": "2", "epoch": epoch}
+                answer = (await alice.post("/a/message/updates", data=data)).json()
+                assert not answer["reset"]
+                assert [m["body"] for m in answer["messages"]] == ["three"]
 
 
 async def test_poll_wakes_on_a_new_message() -> None:
@@ -319,6 +366,26 @@ async def test_websocket_history_presence_and_compression() -> None:
                         break
                 assert update["messages"][0]["body"] == "from the socket"
         await wait_for(lambda: not chat.sockets["lobby"])
+
+
+async def test_websocket_join_with_a_stale_epoch_gets_the_whole_history() -> None:
+    chat = Chat()
+    store: MemoryStore = chat.store  # type: ignore[assignment]
+    for text in ("one", "two", "three"):
+        await store.add_message("lobby", {"body": text})
+    headers = {"Cookie": cookie_header("bob")}
+    async with serve_chat(chat) as server:
+        base = f"ws://127.0.0.1:{server.port}/chatsocket?room=lobby&cursor=2"
+        with trio.fail_after(10):
+            async with websocket_connect(base + "&epoch=stale", headers=headers) as bob:
+                hello = json.loads(await bob.read_message() or "")
+            assert hello["reset"]
+            assert [m["body"] for m in hello["messages"]] == ["one", "two", "three"]
+            assert (hello["cursor"], hello["epoch"]) == (3, store.epoch)
+            async with websocket_connect(f"{base}&epoch={store.epoch}", headers=headers) as bob:
+                hello = json.loads(await bob.read_message() or "")
+            assert not hello["reset"]
+            assert [m["body"] for m in hello["messages"]] == ["three"]
 
 
 # ---- a burst: 1,000 messages from 50 senders, over both transports

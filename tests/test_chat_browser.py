@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import trio
 
-from examples.chat import Chat, make_app
+from examples.chat import Chat, MemoryStore, make_app
 from trinado.testing import open_test_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -152,3 +152,52 @@ async def test_two_users_chat_in_chromium(transport: str) -> None:
         "hi alice, see https://example.com",
         "<script>window.pwned = 1</script><b>bold?</b>",
     ]
+
+
+def restart_scenario(base: str, transport: str, restart: Any) -> list[str]:
+    """A page from before a "restart" whose cursor is below the new numbering.
+
+    Returns the message bodies the page shows afterwards.
+    """
+    query = "?transport=poll" if transport == "poll" else ""
+    room_path = f"/room/restart-{transport}{query}"
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = sign_in(browser, base, "alice", room_path, width=1100)
+            wait_message(page, "old 2")
+            trio.from_thread.run(restart)
+            wait_message(page, "new 4")
+            page.wait_for_function("document.querySelectorAll('#messages li').length === 5")
+            bodies: list[str] = page.locator("#messages .body").all_inner_texts()
+        finally:
+            browser.close()
+    return bodies
+
+
+@pytest.mark.parametrize("transport", ["ws", "poll"])
+async def test_a_restarted_server_replaces_what_the_page_shows(transport: str) -> None:
+    # The page has messages 1 to 3; the "restarted" server (a new MemoryStore, a new epoch)
+    # has 1 to 5, other messages. The page must show the new five, not old 1-3 + new 4-5.
+    room = f"restart-{transport}"
+    chat = Chat(poll_timeout=30)
+    old = chat.store
+    for i in range(3):
+        await old.add_message(room, chat.make_message("ada", f"old {i}"))
+    app = make_app(chat, cookie_secret="browser test")
+
+    async def restart() -> None:
+        new = MemoryStore()
+        for i in range(5):
+            await new.add_message(room, chat.make_message("ada", f"new {i}"))
+        chat.store = new
+        for socket in list(chat.sockets.get(room, ())):
+            socket.close(1012, "restarting")  # the page reconnects, to the new store
+        # A long poll waiting in the old store answers now; the next one reaches the new.
+        await old.add_message(room, chat.make_message("ada", "old 3"))
+
+    async with open_test_server(app) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        with trio.fail_after(120):
+            bodies = await trio.to_thread.run_sync(restart_scenario, base, transport, restart)
+    assert bodies == [f"new {i}" for i in range(5)]

@@ -250,6 +250,29 @@ async def test_history_cap_and_cursor_ahead(redis: RedisServer) -> None:
         assert not (await b.updates("lobby", 8, -1)).reset
 
 
+async def test_a_stale_epoch_after_redis_lost_its_data_resets(redis: RedisServer) -> None:
+    async with stores(redis, 1, timeout=0.5) as [(a, _)]:
+        for i in range(3):
+            await a.add_message("lobby", {"body": f"old {i}"})
+        seen = await a.updates("lobby", 0)
+        assert seen.cursor == 3
+        redis_cli(redis, "FLUSHALL")  # Redis lost its data: numbering starts over
+        for i in range(5):
+            await a.add_message("lobby", {"body": f"new {i}"})
+        # A long poll from a page that had 1 to 3: its cursor is below the new numbering.
+        with trio.fail_after(5):
+            news = await a.updates("lobby", seen.cursor, -1, timeout=3, epoch=seen.epoch)
+        assert news.reset
+        assert [m["body"] for m in news.messages] == [f"new {i}" for i in range(5)]
+        assert news.cursor == 5
+        assert news.epoch
+        assert news.epoch != seen.epoch
+        # With the new epoch (or none), the cursor counts as before.
+        for epoch in (news.epoch, None):
+            again = await a.updates("lobby", 3, -1, epoch=epoch)
+            assert (again.reset, [m["id"] for m in again.messages]) == (False, [4, 5])
+
+
 async def test_every_call_has_a_deadline() -> None:
     # A "Redis" that accepts connections and never answers.
     listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")

@@ -1,8 +1,10 @@
 """The chat's handlers: sign-in, rooms, the long poll, the WebSocket, and `make_app`.
 
 Every message and every presence change reaches the pages in the same JSON shape (an
-"update": ``messages``, ``cursor``, ``presence``, ``presence_version``, ``reset``), whether it
-travels as the answer to a long poll or as a WebSocket message. When a shared store is away,
+"update": ``messages``, ``cursor``, ``presence``, ``presence_version``, ``reset``, ``epoch``),
+whether it travels as the answer to a long poll or as a WebSocket message. The page sends its
+cursor and epoch back (see `examples.chat.store`): an epoch that is not the store's gets the
+whole history with ``reset``. When a shared store is away,
 a WebSocket gets ``{"error": "..."}`` (and ``{"error": null}`` when it is back), and HTTP
 requests get 503 with the same JSON.
 """
@@ -251,17 +253,20 @@ class RoomHandler(BaseHandler):
 
     @web.authenticated
     async def get(self, name: str) -> None:
-        """Renders the room with its history; the page's script keeps it up to date."""
+        """Renders the room with its history; the page's script keeps it up to date.
+
+        The page starts from the history's cursor and the store's epoch.
+        """
         room = await self.room_argument(name)
-        messages = await self.chat.store.messages_since(room, 0)
-        users, _version = await self.chat.store.presence(room)
+        news = await self.chat.store.updates(room, 0)
         self.render(
             "room.html",
             room=room,
             rooms=await self.chat.store.rooms(),
-            messages=messages,
-            cursor=messages[-1]["id"] if messages else 0,
-            presence=users,
+            messages=news.messages,
+            cursor=news.cursor,
+            epoch=news.epoch,
+            presence=news.presence,
             transport="poll" if self.get_argument("transport", "") == "poll" else "auto",
         )
 
@@ -293,8 +298,9 @@ class MessageUpdatesHandler(BaseHandler):
     """``POST /a/message/updates``: the long poll.
 
     Answers at once when there are messages after ``cursor`` (or presence other than
-    ``presence_version``); otherwise waits for news, up to the poll timeout, and then
-    answers with nothing new. The server cancels the wait the moment the client leaves.
+    ``presence_version``, or an ``epoch`` that is not the store's: then with the whole history
+    and ``reset``); otherwise waits for news, up to the poll timeout, and then answers with
+    nothing new. The server cancels the wait the moment the client leaves.
     """
 
     @web.authenticated
@@ -307,12 +313,15 @@ class MessageUpdatesHandler(BaseHandler):
             version = int(self.get_argument("presence_version", "-1"))
         except ValueError:
             raise web.HTTPError(400, reason="Bad cursor") from None
+        epoch = self.get_argument("epoch", "") or None  # none yet: the cursor alone counts
         user: str = self.current_user
         await chat.store.join(room, user)
         linger = 0.0
         try:
             await chat.sync_presence(room)
-            news = await chat.store.updates(room, cursor, version, timeout=chat.poll_timeout)
+            news = await chat.store.updates(
+                room, cursor, version, timeout=chat.poll_timeout, epoch=epoch
+            )
             linger = chat.linger  # the client will poll again in a moment: keep it listed
         finally:
             with _shielded(2):
@@ -330,7 +339,11 @@ async def _leave(chat: Chat, room: str, user: str, linger: float = 0) -> None:
 
 
 class ChatSocket(ChatMixin, WebSocketHandler):
-    """``/chatsocket?room=<name>&cursor=<id>``: the same room, both ways, over a WebSocket."""
+    """``/chatsocket?room=<name>&cursor=<id>&epoch=<token>``: the room over a WebSocket.
+
+    ``epoch`` (optional) is the one the page got with its cursor; one that is not the store's
+    gets the whole history with ``reset`` in the first update.
+    """
 
     room = ""
     user = ""
@@ -364,13 +377,14 @@ class ChatSocket(ChatMixin, WebSocketHandler):
             cursor = int(self.get_argument("cursor", "0"))
         except ValueError:
             cursor = 0
+        epoch = self.get_argument("epoch", "") or None
         self.room, self.user = room, self.current_user
         # Listen first, then read the history: a message posted in between comes twice
         # (the page keeps one copy per id) rather than not at all.
         self.chat.sockets.setdefault(room, set()).add(self)
         await self.chat.store.join(room, self.user)
         self.joined = True
-        news = await self.chat.store.updates(room, cursor)
+        news = await self.chat.store.updates(room, cursor, epoch=epoch)
         await self.write_message({**news.to_json(), "worker_pid": os.getpid()})
         await self.chat.sync_presence(room)
 

@@ -450,6 +450,7 @@ class RedisStore:
             presence=[str(user) for user in users],
             presence_version=int(version),
             reset=cursor > int(seq),
+            epoch=str(epoch),
         )
         return _Snapshot(str(epoch), updates, None if int(wait) < 0 else int(wait) / 1000)
 
@@ -467,13 +468,21 @@ class RedisStore:
         return self._waiters.get(name, 0) if name is not None else sum(self._waiters.values())
 
     async def updates(
-        self, room: str, cursor: int, presence_version: int = -1, *, timeout: float = 0
+        self,
+        room: str,
+        cursor: int,
+        presence_version: int = -1,
+        *,
+        timeout: float = 0,
+        epoch: str | None = None,
     ) -> Updates:
         """Messages after ``cursor`` and presence; waits up to ``timeout`` s if nothing is new.
 
         The wait is on an event that this process's relay sets on news in the room (taken
         before each look at Redis, so that news in between is not missed); a cancelled
-        caller leaves nothing behind.
+        caller leaves nothing behind. A client whose ``epoch`` is not the one in Redis (it
+        saw the rooms before Redis lost its data) gets the whole history with ``reset=True``
+        at once; None means the client has no epoch yet, and only its cursor counts.
 
         Returns:
             The updates (no messages and the same presence version when nothing happened).
@@ -488,6 +497,11 @@ class RedisStore:
             while True:
                 changed = self._changed.setdefault(room, trio.Event())
                 snap = await self._look(room, cursor, changed)
+                if epoch is not None and snap.epoch != epoch:
+                    snap = await self._look(room, 0, changed)  # numbering started over
+                    return dataclasses.replace(
+                        snap.updates, messages=list(snap.updates.messages), reset=True
+                    )
                 news = dataclasses.replace(snap.updates, messages=list(snap.updates.messages))
                 if news.messages or news.reset or news.presence_version != presence_version:
                     return news

@@ -9,11 +9,20 @@ Cursors: every room numbers its messages 1, 2, 3...; a cursor is the id of the l
 a client has. ``updates(room, cursor, ...)`` answers with the messages after it. A cursor
 ahead of the room (the server restarted and numbering began again) is answered with the
 whole history and ``reset=True``, so the page replaces what it shows.
+
+Epochs: numbering can also start over *below* a client's cursor (a restarted server had more
+messages since), where the cursor alone cannot tell. So every store has an *epoch*, a token
+that changes whenever its numbering starts over (`MemoryStore`: made when the store is made;
+`RedisStore`: kept in Redis, made anew when Redis lost its data). Every `Updates` carries it;
+a client keeps it with its cursor and gives it back (``updates(..., epoch=...)``). A client
+whose epoch is not the store's gets the whole history and ``reset=True``, whatever its
+cursor; a client without one (a page's first look) is answered by its cursor alone.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -66,7 +75,9 @@ class Updates:
         cursor: the id of the room's last message (the client's next cursor).
         presence: who is in the room, sorted.
         presence_version: increases with every change of ``presence``.
-        reset: the client's cursor was ahead of the room: replace, do not append.
+        reset: the client's cursor was ahead of the room, or its epoch was not the store's:
+            ``messages`` is the whole history; replace, do not append.
+        epoch: the store's epoch (the client's next epoch); see the module's docstring.
     """
 
     messages: list[dict[str, Any]]
@@ -74,6 +85,7 @@ class Updates:
     presence: list[str]
     presence_version: int
     reset: bool = False
+    epoch: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """This answer as the JSON object the page reads."""
@@ -83,6 +95,7 @@ class Updates:
             "presence": self.presence,
             "presence_version": self.presence_version,
             "reset": self.reset,
+            "epoch": self.epoch,
         }
 
 
@@ -138,9 +151,19 @@ class ChatStore(Protocol):
         ...
 
     async def updates(
-        self, room: str, cursor: int, presence_version: int = -1, *, timeout: float = 0
+        self,
+        room: str,
+        cursor: int,
+        presence_version: int = -1,
+        *,
+        timeout: float = 0,
+        epoch: str | None = None,
     ) -> Updates:
-        """Messages after ``cursor`` and presence, waiting up to ``timeout`` for news."""
+        """Messages after ``cursor`` and presence, waiting up to ``timeout`` for news.
+
+        ``epoch`` is the one the client got with its cursor (None: it has none yet); when it
+        is not the store's, the answer is at once the whole history with ``reset=True``.
+        """
         ...
 
     async def presence(self, room: str) -> tuple[list[str], int]:
@@ -204,6 +227,10 @@ class Room:
 class MemoryStore:
     """The default `ChatStore`: everything in this process's memory.
 
+    Attributes:
+        epoch: a random token made with the store: a restarted server numbers its rooms
+            anew under a new epoch.
+
     Args:
         history: how many messages each room keeps.
         clock: the time source for lingering presence (`trio.current_time` by default; its
@@ -220,6 +247,7 @@ class MemoryStore:
         self._rooms: dict[str, Room] = {}
         self._history = history
         self._clock = clock
+        self.epoch = secrets.token_hex(8)
         self.room("lobby")
 
     def room(self, name: str) -> Room:
@@ -278,19 +306,31 @@ class MemoryStore:
         """The kept messages of ``room`` after ``cursor``."""
         return self.room(room).since(cursor)
 
-    def _snapshot(self, r: Room, cursor: int) -> Updates:
+    def _snapshot(self, r: Room, cursor: int, epoch: str | None) -> Updates:
+        stale = epoch is not None and epoch != self.epoch
         return Updates(
-            messages=r.since(cursor),
+            messages=r.since(0 if stale else cursor),
             cursor=r.last_id,
             presence=r.presence(),
             presence_version=r.presence_version,
-            reset=cursor > r.last_id,
+            reset=stale or cursor > r.last_id,
+            epoch=self.epoch,
         )
 
     async def updates(
-        self, room: str, cursor: int, presence_version: int = -1, *, timeout: float = 0
+        self,
+        room: str,
+        cursor: int,
+        presence_version: int = -1,
+        *,
+        timeout: float = 0,
+        epoch: str | None = None,
     ) -> Updates:
         """Messages after ``cursor`` and presence; waits up to ``timeout`` s if nothing is new.
+
+        A client whose ``epoch`` is not this store's (it saw a server before a restart) gets
+        the whole history with ``reset=True`` at once; None means the client has no epoch
+        yet, and only its cursor counts.
 
         The wait is one cancel scope: it ends with an empty answer when ``timeout`` passes,
         and if the caller is cancelled (its client went away) the waiter count goes back
@@ -305,7 +345,7 @@ class MemoryStore:
         try:
             while True:
                 next_expiry = r.expire(self._clock())
-                news = self._snapshot(r, cursor)
+                news = self._snapshot(r, cursor, epoch)
                 if news.messages or news.reset or news.presence_version != presence_version:
                     return news
                 if self._clock() >= deadline:

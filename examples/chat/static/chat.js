@@ -1,6 +1,8 @@
 // trinado chat: WebSocket first, long polling as the fallback (or with ?transport=poll).
 // Both transports deliver the same "updates": {messages, cursor, presence, presence_version,
-// reset}. Messages are kept once per id, in id order, whatever order they arrive in.
+// reset, epoch}. Messages are kept once per id, in id order, whatever order they arrive in.
+// The page sends its cursor and epoch back; the epoch changes when the server's numbering
+// starts over (a restart, a store that lost its data), and then it gets reset.
 // {"error": "..."} means the server's store is away (and {"error": null} that it is back).
 (function () {
   "use strict";
@@ -12,6 +14,7 @@
   const form = document.getElementById("compose");
   const input = document.getElementById("body");
   let cursor = Number(app.dataset.cursor);
+  let epoch = app.dataset.epoch || "";
   let presenceVersion = -1;
   let transport = app.dataset.transport === "poll" || !("WebSocket" in window) ? "poll" : "ws";
   let socket = null;
@@ -66,6 +69,7 @@
     if (typeof update.cursor === "number" && (update.reset || update.cursor > cursor)) {
       cursor = update.cursor;
     }
+    if (typeof update.epoch === "string" && update.epoch) epoch = update.epoch;
     if (update.presence && update.presence_version !== presenceVersion) {
       presenceVersion = update.presence_version;
       presenceList.textContent = "";
@@ -87,7 +91,7 @@
   function connectSocket() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const url = scheme + location.host + "/chatsocket?room=" + encodeURIComponent(room) +
-      "&cursor=" + cursor;
+      "&cursor=" + cursor + "&epoch=" + encodeURIComponent(epoch);
     let opened = false;
     socket = new WebSocket(url);
     socket.onopen = function () {
@@ -127,6 +131,7 @@
     try {
       response = await post("/a/message/updates", {
         room: room, cursor: String(cursor), presence_version: String(presenceVersion),
+        epoch: epoch,
       });
     } catch (err) {
       retryLater(poll);
