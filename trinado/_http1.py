@@ -334,7 +334,7 @@ class HTTP1Connection(ResponseWriter):
         chunked = "Transfer-Encoding" in headers
         # (get_list: Mapping.get would raise and catch KeyError twice for a missing header.)
         lengths = headers.get_list("Content-Length")
-        length = ",".join(lengths) if lengths else None
+        length = lengths[0] if lengths else None  # (h11 has merged repeated equal values)
         if chunked and length is not None:
             # h11 lets Transfer-Encoding win; a server must not guess (request smuggling).
             await self._send_simple_response(
@@ -390,15 +390,13 @@ class HTTP1Connection(ResponseWriter):
                 tracker.request_done(self)
                 if self._watcher_done is not None:
                     await self._stop_watcher()
-        if self._peer_gone:
+        if self._peer_gone or (self._body_failed and not self._response_started):
+            # Gone, or a body that could not be read (over the limit, too slow): nothing is
+            # answered and the connection closes, so the handler tidies up as if the client
+            # had left.
             await self._connection_lost()
             return
-        if self._body_failed and not self._response_started:
-            # The body could not be read (over the limit, too slow): the connection closes
-            # with nothing answered, so the handler tidies up as if the client had left.
-            await self._connection_lost()
-        if not self._response_finished and not (self._body_failed and not self._response_started):
-            # (A request whose body could not be read has nothing to answer: just close.)
+        if not self._response_finished:
             await self._finish_unfinished_response()
 
     async def _finish_unfinished_response(self) -> None:
@@ -726,7 +724,8 @@ class HTTP1Connection(ResponseWriter):
         try:
             if fd >= 0:
                 # Let other tasks run now and then when the socket never makes us wait
-                # (before reading: a cancellation loses nothing).
+                # (before reading: a cancellation loses nothing). Inlined here and in
+                # _send_bytes: a helper coroutine per read and write costs on the hot path.
                 self._unyielded += 1
                 if self._unyielded >= _YIELD_EVERY:
                     self._unyielded = 0

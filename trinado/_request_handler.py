@@ -28,6 +28,7 @@ from ._rendering import RenderingMixin
 from ._response_cookies import _ResponseCookiesMixin
 from ._static_url import _StaticURLMixin
 from ._version import __version__
+from ._wire import check_header_name, checked_names
 from .httputil import HTTPHeaders, HTTPInputError, ResponseStartLine, format_timestamp, responses
 from .iostream import StreamClosedError
 from .log import app_log, gen_log
@@ -48,10 +49,6 @@ _DEFAULT_CONTENT_TYPE = "text/html; charset=UTF-8"
 _VALID_HEADER_VALUE_RE = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")
 # A reason phrase: at least one of tab, space, visible ASCII or obs-text.
 _REASON_PHRASE_RE = re.compile(r"[\t \x21-\x7e\x80-\xff]+")
-# A field name (RFC 9110 token); set_header refuses others before they reach the connection.
-_HEADER_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# Names set_header has found valid already (most handlers set the same few).
-_VALID_HEADER_NAMES: set[str] = set()
 _ETAG_RE = re.compile(rb'\*|(?:W/)?"[^"]*"')
 
 # Methods Tornado routes to a handler method of the same name in lower case.
@@ -272,11 +269,8 @@ class RequestHandler(
                 name is not a valid header name.
             TypeError: If the value has another type.
         """
-        if name not in _VALID_HEADER_NAMES:
-            if _HEADER_NAME_RE.fullmatch(name) is None:
-                raise ValueError(f"Invalid header name {name!r}")
-            if len(_VALID_HEADER_NAMES) < 1000:  # a bound, should names vary per request
-                _VALID_HEADER_NAMES.add(name)
+        if name not in checked_names:  # (the connection's cache: checked once, sent as is)
+            check_header_name(name)
         self._headers[name] = self._convert_header_value(value)
 
     def add_header(self, name: str, value: _HeaderTypes) -> None:

@@ -367,7 +367,8 @@ async def open_unix_listener(
         ValueError: ``path`` exists and is not a socket.
         OSError: A server still answers at ``path`` (``EADDRINUSE``).
     """
-    remove_stale_socket_file(path)
+    # (In a thread: it may try to connect to whatever listens there, for up to a second.)
+    await trio.to_thread.run_sync(remove_stale_socket_file, path)
     sock = trio.socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
     try:
         await sock.bind(path)

@@ -135,6 +135,10 @@ class LogFormatter(logging.Formatter):
         return "\n".join(parts).replace("\n", "\n    ")
 
 
+# Values JSON represents as they are (a float's NaN aside, which json.dumps writes anyway).
+_JSON_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per record, on one line: logs for machines.
 
@@ -175,10 +179,11 @@ class JSONFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key in _RECORD_ATTRIBUTES or key in entry or key.startswith("_"):
                 continue
-            try:
-                _json.dumps(value)
-            except (TypeError, ValueError, RecursionError):
-                continue
+            if type(value) not in _JSON_SCALARS:  # (the access log's fields all are)
+                try:
+                    _json.dumps(value)
+                except (TypeError, ValueError, RecursionError):
+                    continue
             entry[key] = value
         return _json.dumps(entry, ensure_ascii=False, default=str)
 
