@@ -86,15 +86,9 @@ def child_argv(argv: Sequence[str], port: int | None) -> list[str]:
     return args
 
 
-_Snapshot = tuple[int, int] | None
-
-
-def _snapshot(path: str) -> _Snapshot:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size)
+# (mtime_ns, size) of a file, None when missing: what autoreload compares.
+_Snapshot = autoreload._Snapshot
+_snapshot = autoreload._snapshot
 
 
 @dataclass
@@ -486,8 +480,17 @@ class Supervisor:
         if self._detector is None:
             return
         changed = self._detector.changed()
-        if changed:
-            self._changes(changed)
+        if not changed:
+            return
+        # As autoreload.wait_for_change does: let a burst of writes (an editor saving several
+        # files) end, so that a new version does not start on half-saved code.
+        for _ in range(autoreload._SETTLE_ROUNDS):
+            time.sleep(autoreload._SETTLE_DELAY)
+            more = self._detector.changed()
+            if not more:
+                break
+            changed = sorted(set(changed) | set(more))
+        self._changes(changed)
 
     def _changes(self, changed: list[str]) -> None:
         # Files no serving version has loaded (those of a version that failed) may hold the
