@@ -7,7 +7,6 @@ that the code blocks of docs/ are excerpts of these examples.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import re
@@ -24,6 +23,7 @@ import pytest
 import trio
 
 from tests.example_loader import load_example
+from tests.tornado_peer import serve_tornado
 from trinado.httpserver import HTTPServer
 from trinado.testing import open_test_server
 
@@ -449,38 +449,6 @@ class TestEmbedded:
 
 
 # --------------------------------------------------------------------------- porting
-
-
-@asynccontextmanager
-async def serve_tornado(make_app: Callable[[], Any]) -> AsyncIterator[int]:
-    """Runs a Tornado application on its own asyncio loop in a thread; yields its port."""
-    import tornado.httpserver
-    import tornado.testing
-
-    started = trio.Event()
-    box: dict[str, Any] = {}
-
-    def run_loop() -> None:
-        async def main() -> None:
-            sock, port = tornado.testing.bind_unused_port()
-            server = tornado.httpserver.HTTPServer(make_app())
-            server.add_sockets([sock])
-            box.update(port=port, loop=asyncio.get_running_loop(), stop=asyncio.Event())
-            trio.from_thread.run_sync(started.set)
-            await box["stop"].wait()
-            server.stop()
-            await server.close_all_connections()
-
-        asyncio.run(main())
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(trio.to_thread.run_sync, run_loop)
-        with trio.fail_after(10):
-            await started.wait()
-        try:
-            yield box["port"]
-        finally:
-            box["loop"].call_soon_threadsafe(box["stop"].set)
 
 
 @asynccontextmanager

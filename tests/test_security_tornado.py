@@ -8,11 +8,9 @@ in a thread; both are reached over real sockets.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -20,8 +18,8 @@ import pytest
 import tornado.httpserver
 import tornado.testing
 import tornado.web
-import trio
 
+from tests.tornado_peer import serve_tornado
 from trinado import web
 from trinado.testing import open_test_server
 
@@ -88,35 +86,6 @@ def trinado_app(settings: dict[str, Any]) -> web.Application:
     )
 
 
-@asynccontextmanager
-async def serve_tornado(app: tornado.web.Application) -> AsyncIterator[int]:
-    """Runs ``app`` on an asyncio loop in a thread; yields its port."""
-    started = trio.Event()
-    box: dict[str, Any] = {}
-
-    def run_loop() -> None:
-        async def main() -> None:
-            sock, port = tornado.testing.bind_unused_port()
-            server = tornado.httpserver.HTTPServer(app)
-            server.add_sockets([sock])
-            box.update(port=port, loop=asyncio.get_running_loop(), stop=asyncio.Event())
-            trio.from_thread.run_sync(started.set)
-            await box["stop"].wait()
-            server.stop()
-            await server.close_all_connections()
-
-        asyncio.run(main())
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(trio.to_thread.run_sync, run_loop)
-        with trio.fail_after(10):
-            await started.wait()
-        try:
-            yield box["port"]
-        finally:
-            box["loop"].call_soon_threadsafe(box["stop"].set)
-
-
 @dataclasses.dataclass
 class Servers:
     """Clients for both servers (cookies are passed by hand), and their shared settings."""
@@ -140,7 +109,7 @@ class Servers:
 async def servers(request: pytest.FixtureRequest) -> AsyncIterator[Servers]:
     settings = SETTINGS[request.param]
     async with (
-        serve_tornado(tornado_app(dict(settings))) as tornado_port,
+        serve_tornado(lambda: tornado_app(dict(settings))) as tornado_port,
         open_test_server(trinado_app(dict(settings))) as trinado_server,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{tornado_port}") as tornado_client,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{trinado_server.port}") as trinado_client,

@@ -7,10 +7,8 @@ server exactly as written: HTTP client libraries normalize ``..`` and ``//`` awa
 
 from __future__ import annotations
 
-import asyncio
 import os
 import resource
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +18,7 @@ import h11
 import pytest
 import trio
 
+from tests.tornado_peer import serve_tornado
 from trinado.static import StaticFileHandler
 from trinado.testing import open_test_server
 from trinado.web import Application
@@ -193,43 +192,13 @@ async def test_static_url_of_a_traversal_is_403(tree: Path) -> None:
 # --------------------------------------------------------------------------- Tornado
 
 
-@asynccontextmanager
-async def serve_tornado(root: Path) -> AsyncIterator[int]:
-    """Tornado's StaticFileHandler on the same tree, on its own asyncio loop in a thread."""
-    import tornado.httpserver
-    import tornado.testing
+def tornado_static_app(root: Path) -> Any:
+    """Tornado's StaticFileHandler on the same tree."""
     import tornado.web
 
-    started = trio.Event()
-    box: dict[str, Any] = {}
-    token = trio.lowlevel.current_trio_token()
-
-    def run_loop() -> None:
-        async def main() -> None:
-            sock, port = tornado.testing.bind_unused_port()
-            app = tornado.web.Application(
-                [(r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(root)})]
-            )
-            server = tornado.httpserver.HTTPServer(app)
-            server.add_sockets([sock])
-            box.update(port=port, loop=asyncio.get_running_loop(), stop=asyncio.Event())
-            trio.from_thread.run_sync(started.set, trio_token=token)
-            await box["stop"].wait()
-            server.stop()
-            await server.close_all_connections()
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=run_loop, daemon=True)
-    thread.start()
-    try:
-        with trio.fail_after(10):
-            await started.wait()
-        yield box["port"]
-    finally:
-        if "loop" in box:
-            box["loop"].call_soon_threadsafe(box["stop"].set)
-        await trio.to_thread.run_sync(thread.join, 10)
+    return tornado.web.Application(
+        [(r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(root)})]
+    )
 
 
 async def test_same_statuses_as_tornado(tree: Path) -> None:
@@ -237,7 +206,10 @@ async def test_same_statuses_as_tornado(tree: Path) -> None:
 
     logging.getLogger("tornado.access").disabled = True
     try:
-        async with serving(static_app(tree)) as port, serve_tornado(tree) as tornado_port:
+        async with (
+            serving(static_app(tree)) as port,
+            serve_tornado(lambda: tornado_static_app(tree)) as tornado_port,
+        ):
             for target, status in TRAVERSALS:
                 theirs = (await raw_get(tornado_port, target))[0]
                 assert theirs == status, (target, theirs)
