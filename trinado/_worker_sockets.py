@@ -20,14 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "DEFAULT_BACKLOG",
     "BoundSockets",
     "bind_sockets",
     "default_reuse_port",
     "remove_stale_socket_file",
     "staged_unix_path",
+    "tcp_sockets",
 ]
 
 _NO_FAMILY = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL)
+# The listen queue asked for unless told otherwise; the kernel caps it (net.core.somaxconn).
+DEFAULT_BACKLOG = 0xFFFF
 
 
 def default_reuse_port() -> bool:
@@ -110,7 +114,7 @@ def bind_sockets(
             path is not a socket.
         OSError: The address is in use or cannot be bound.
     """
-    listen_backlog = backlog if backlog is not None else 0xFFFF
+    listen_backlog = backlog if backlog is not None else DEFAULT_BACKLOG
     if unix_socket is not None:
         sock = _unix_socket(unix_socket, listen_backlog, staged=handover)
         staged = (staged_unix_path(unix_socket, os.getpid()), unix_socket) if handover else None
@@ -119,9 +123,52 @@ def bind_sockets(
         reuse_port = default_reuse_port()
     elif reuse_port and not hasattr(socket, "SO_REUSEPORT"):
         raise ValueError("reuse_port is not supported on this platform")
+    # Without handover the reserving socket has no SO_REUSEPORT, so that binding fails if
+    # any server listens there (even one using SO_REUSEPORT itself).
+    held = tcp_sockets(
+        port,
+        host,
+        reuse_port=reuse_port and handover,
+        backlog=None if reuse_port else listen_backlog,
+        inheritable=True,
+    )
+    addresses: list[tuple[int, int, int, Any]] = [
+        (int(s.family), int(s.type), s.proto, s.getsockname()) for s in held
+    ]
+    return BoundSockets(
+        held,
+        reuse_port=reuse_port,
+        port=held[0].getsockname()[1] if held else port,
+        backlog=listen_backlog,
+        addresses=addresses if reuse_port else [],
+    )
+
+
+def tcp_sockets(
+    port: int,
+    host: str | None,
+    *,
+    reuse_port: bool,
+    backlog: int | None,
+    inheritable: bool = False,
+) -> list[socket.socket]:
+    """A TCP socket for every address ``host`` resolves to, all on the same port.
+
+    Port 0 gives every address family the same port, as Tornado's ``bind_sockets``; a host
+    without IPv6 that still resolves ``""`` to ``"::"`` gets only its IPv4 socket.
+
+    Args:
+        port: The port; 0 picks a free one.
+        host: The address; ``""`` or None for every interface.
+        reuse_port: Set SO_REUSEPORT.
+        backlog: Listen with this backlog; None leaves the sockets bound, not listening.
+        inheritable: Let child processes inherit the sockets (workers do).
+
+    Raises:
+        OSError: The address is in use (the message says where) or cannot be bound.
+    """
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     held: list[socket.socket] = []
-    addresses: list[tuple[int, int, int, Any]] = []
     seen: set[tuple[int, object]] = set()
     bound_port = port
     try:
@@ -130,45 +177,42 @@ def bind_sockets(
                 continue
             seen.add((family, sockaddr[0]))
             address = (sockaddr[0], bound_port, *sockaddr[2:])
-            # Without handover the reserving socket has no SO_REUSEPORT, so that binding
-            # fails if any server listens there (even one using SO_REUSEPORT itself).
             try:
                 sock = _tcp_socket(
                     family,
                     type_,
                     proto,
                     address,
-                    reuse_port=reuse_port and handover,
-                    backlog=None if reuse_port else listen_backlog,
+                    reuse_port=reuse_port,
+                    backlog=backlog,
+                    inheritable=inheritable,
                 )
             except OSError as exc:
-                # A host without IPv6 still resolves "" to "::": skip what it cannot bind.
                 if host or family != socket.AF_INET6 or exc.errno not in _NO_FAMILY:
                     raise
                 continue
             held.append(sock)
             if bound_port == 0:
                 bound_port = sock.getsockname()[1]
-                address = (sockaddr[0], bound_port, *sockaddr[2:])
-            addresses.append((family, type_, proto, address))
-    except OSError as exc:
+    except BaseException as exc:
         for sock in held:
             sock.close()
-        if exc.errno == errno.EADDRINUSE:
+        if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
             where = f"{host}:{port}" if host else f"port {port}"
             raise OSError(exc.errno, f"{where} is already in use") from exc
         raise
-    return BoundSockets(
-        held,
-        reuse_port=reuse_port,
-        port=bound_port,
-        backlog=listen_backlog,
-        addresses=addresses if reuse_port else [],
-    )
+    return held
 
 
 def _tcp_socket(
-    family: int, type_: int, proto: int, address: Any, *, reuse_port: bool, backlog: int | None
+    family: int,
+    type_: int,
+    proto: int,
+    address: Any,
+    *,
+    reuse_port: bool,
+    backlog: int | None,
+    inheritable: bool = True,
 ) -> socket.socket:
     """A TCP socket bound to ``address``; listening unless ``backlog`` is None."""
     sock = socket.socket(family, type_, proto)
@@ -178,7 +222,7 @@ def _tcp_socket(
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.set_inheritable(True)
+        sock.set_inheritable(inheritable)
         sock.bind(address)
         if backlog is not None:
             sock.listen(backlog)

@@ -32,6 +32,7 @@ flight finish until ``shutdown_timeout`` and then cancels what is left.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import signal
 import socket as stdlib_socket
@@ -44,7 +45,7 @@ import trio
 
 from ._http1 import HTTP1Connection, HTTP1ConnectionParameters
 from ._tracker import ConnectionTracker
-from ._worker_sockets import remove_stale_socket_file
+from ._worker_sockets import DEFAULT_BACKLOG, remove_stale_socket_file, tcp_sockets
 from .httputil import HTTPServerRequest
 from .log import gen_log
 
@@ -324,38 +325,16 @@ async def open_tcp_listeners(
     """
     if reuse_port and not hasattr(stdlib_socket, "SO_REUSEPORT"):
         raise ValueError("reuse_port is not supported on this platform")
-    infos = await trio.socket.getaddrinfo(
-        host or None, port, type=stdlib_socket.SOCK_STREAM, flags=stdlib_socket.AI_PASSIVE
+    # (In a thread: resolving the host may block.)
+    bind = functools.partial(
+        tcp_sockets,
+        port,
+        host,
+        reuse_port=reuse_port,
+        backlog=backlog if backlog is not None else DEFAULT_BACKLOG,
     )
-    listeners: list[trio.SocketListener] = []
-    bound_port = port
-    seen = set()
-    try:
-        for family, type_, proto, _, sockaddr in infos:
-            if (family, sockaddr[0]) in seen:
-                continue
-            seen.add((family, sockaddr[0]))
-            sock = trio.socket.socket(family, type_, proto)
-            try:
-                sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_REUSEADDR, 1)
-                if reuse_port:
-                    sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_REUSEPORT, 1)
-                if family == stdlib_socket.AF_INET6:
-                    sock.setsockopt(stdlib_socket.IPPROTO_IPV6, stdlib_socket.IPV6_V6ONLY, 1)
-                address = (sockaddr[0], bound_port, *sockaddr[2:])
-                await sock.bind(address)
-                if bound_port == 0:
-                    bound_port = sock.getsockname()[1]
-                sock.listen(backlog if backlog is not None else 0xFFFF)
-            except BaseException:
-                sock.close()
-                raise
-            listeners.append(trio.SocketListener(sock))
-    except BaseException:
-        for listener in listeners:
-            listener.socket.close()
-        raise
-    return listeners
+    sockets = await trio.to_thread.run_sync(bind)
+    return [trio.SocketListener(trio.socket.from_stdlib_socket(sock)) for sock in sockets]
 
 
 async def open_unix_listener(
@@ -373,7 +352,7 @@ async def open_unix_listener(
     try:
         await sock.bind(path)
         os.chmod(path, mode)
-        sock.listen(backlog if backlog is not None else 0xFFFF)
+        sock.listen(backlog if backlog is not None else DEFAULT_BACKLOG)
     except BaseException:
         sock.close()
         raise
@@ -450,7 +429,7 @@ async def serve(
 
 def _listen(sock: stdlib_socket.socket, backlog: int | None) -> trio.SocketListener:
     """A listener on a bound socket, which starts listening now (again, if it was already)."""
-    sock.listen(backlog if backlog is not None else stdlib_socket.SOMAXCONN)
+    sock.listen(backlog if backlog is not None else DEFAULT_BACKLOG)
     return trio.SocketListener(trio.socket.from_stdlib_socket(sock))
 
 
