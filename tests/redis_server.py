@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 __all__ = ["RedisServer", "free_port", "open_redis_server"]
 
 
@@ -25,14 +27,6 @@ def _binary() -> str | None:
     if found is None and Path("/usr/bin/redis-server").exists():
         found = "/usr/bin/redis-server"
     return found
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _pings(port: int) -> bool:

@@ -8,39 +8,21 @@ and its handlers are those of tests/test_httpclient.py.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import trio
 import trio.lowlevel
 
-from tests.test_httpclient import Recorder, echoed, make_app
-from trinado.httpclient import HTTPClient, HTTPClientError, open_http_client
-from trinado.httpserver import HTTPServer
-from trinado.testing import open_test_server
+from tests import test_httpclient
+from tests.test_httpclient import Recorder, echoed
+from trinado.httpclient import HTTPClient, HTTPClientError
 
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-async def server(recorder: Recorder) -> AsyncIterator[HTTPServer]:
-    async with open_test_server(make_app(recorder)) as server:
-        yield server
-
-
-@pytest.fixture
-def url(server: HTTPServer) -> str:
-    return f"http://127.0.0.1:{server.port}"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[HTTPClient]:
-    async with open_http_client() as client:
-        yield client
+# The same server, recorder and client as tests/test_httpclient.py.
+recorder = test_httpclient.recorder
+server = test_httpclient.server
+url = test_httpclient.url
+client = test_httpclient.client
 
 
 async def test_stream_gives_pieces_as_they_arrive(

@@ -19,7 +19,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -32,6 +31,7 @@ import trustme
 from websockets.sync.client import connect
 
 from tests.cli_apps.harness import APPS, ROOT, Served, connection, get, get_unix, poll
+from tests.ports import free_port
 
 NGINX = Path("/usr/sbin/nginx")
 DOCS = ROOT / "docs" / "deployment.md"
@@ -151,13 +151,6 @@ class Proxy:
         assert status == 200, body
         result: dict[str, object] = json.loads(body)
         return result
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -24,6 +24,7 @@ import trio
 import trio.testing
 import trustme
 
+from tests.ports import free_port
 from trinado.httpserver import HTTPServer, serve
 from trinado.httputil import HTTPServerRequest
 
@@ -462,13 +463,6 @@ print("serve returned", flush=True)
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def repo_env() -> dict[str, str]:
     root = str(Path(__file__).resolve().parent.parent)
@@ -482,7 +476,7 @@ def repo_env() -> dict[str, str]:
 async def test_signal_stops_the_server_after_the_request_in_flight(
     tmp_path: Path, repo_env: dict[str, str], signum: signal.Signals
 ) -> None:
-    port = _free_port()
+    port = free_port()
     go_file = tmp_path / "go"
     process = await trio.lowlevel.open_process(
         [sys.executable, "-c", SIGNAL_SCRIPT, str(port), str(go_file)],
